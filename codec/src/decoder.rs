@@ -1,0 +1,233 @@
+//! The streaming decoder: a state machine over one direction of a connection
+//! (greeting, then frames), fed however the octets happen to arrive.
+//!
+//! [`Decoder`] is the zero-copy core: it looks at the caller's buffer, returns the next
+//! complete item borrowing from it and how many octets that item used, or says how many more
+//! octets it needs. [`StreamDecoder`] adds the buffer, for callers that receive chunks.
+
+use crate::parse::Status;
+use crate::{Config, DecodeError, Frame, Greeting, StreamError};
+use bytes::{Buf, BytesMut};
+
+/// One decoded item of a ZMTP stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// The 64-octet greeting (always first unless the decoder starts at frames).
+    Greeting(Greeting<'a>),
+    /// A frame (message or command). Commands are read with [`crate::Command::from_frame`]
+    /// using the mechanism from the greeting.
+    Frame(Frame<'a>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Greeting,
+    Frames { in_message: bool },
+    Failed(StreamError),
+}
+
+/// A sans-IO decoder for one direction of a ZMTP 3.x connection.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    config: Config,
+    state: State,
+    offset: u64,
+}
+
+impl Decoder {
+    /// A decoder expecting a greeting first.
+    pub fn new(config: Config) -> Self {
+        Decoder {
+            config,
+            state: State::Greeting,
+            offset: 0,
+        }
+    }
+
+    /// A decoder that starts after the greeting, at the first frame.
+    pub fn frames(config: Config) -> Self {
+        Decoder {
+            config,
+            state: State::Frames { in_message: false },
+            offset: 0,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Stream offset of the next octet to decode.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Whether the last frame decoded had MORE set, i.e. the stream is inside a multipart
+    /// message. A stream that ends here ends mid-message (FRAME-11).
+    pub fn in_message(&self) -> bool {
+        matches!(self.state, State::Frames { in_message: true })
+    }
+
+    /// Decodes the next item from the front of `input`, the octets not yet consumed.
+    ///
+    /// On [`Status::Done`] the caller must drop that many octets from the front before the
+    /// next call. After an error the decoder stays failed and returns the same error.
+    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Status<Item<'a>>, StreamError> {
+        let result = match &self.state {
+            State::Failed(e) => return Err(e.clone()),
+            State::Greeting => {
+                Greeting::load(input, &self.config.strictness).map(|s| s.map(Item::Greeting))
+            }
+            State::Frames { .. } => Frame::load(input, &self.config).map(|s| s.map(Item::Frame)),
+        };
+        match result {
+            Ok(Status::Done(item, used)) => {
+                self.offset = self.offset.saturating_add(used as u64);
+                self.state = match item {
+                    Item::Greeting(_) => State::Frames { in_message: false },
+                    Item::Frame(f) => State::Frames {
+                        in_message: !f.is_command() && f.more(),
+                    },
+                };
+                Ok(Status::Done(item, used))
+            }
+            Ok(Status::NeedMore(n)) => Ok(Status::NeedMore(n)),
+            Err(error) => {
+                let e = StreamError {
+                    offset: self.offset,
+                    error,
+                };
+                self.state = State::Failed(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Checks that a stream may end here: not inside a frame (`pending` octets undecoded)
+    /// nor inside a multipart message.
+    pub fn finish(&self, pending: usize) -> Result<(), StreamError> {
+        let error = match &self.state {
+            State::Failed(e) => return Err(e.clone()),
+            State::Greeting if pending > 0 || self.offset == 0 => DecodeError::TruncatedGreeting {
+                found: pending,
+            },
+            _ if pending > 0 => DecodeError::TruncatedFrame { needed: 1 },
+            State::Frames { in_message: true } => DecodeError::TruncatedMessage,
+            _ => return Ok(()),
+        };
+        Err(StreamError {
+            offset: self.offset,
+            error,
+        })
+    }
+}
+
+/// A [`Decoder`] with its own buffer: feed chunks as they arrive, take items as they complete.
+///
+/// The buffer only ever holds octets that were fed; a frame header declaring a huge size is
+/// rejected (or waited on) without reserving memory for it.
+#[derive(Debug, Clone)]
+pub struct StreamDecoder {
+    decoder: Decoder,
+    buf: BytesMut,
+    consumed: usize,
+    needed: usize,
+}
+
+impl StreamDecoder {
+    /// A buffered decoder expecting a greeting first.
+    pub fn new(config: Config) -> Self {
+        Self::with_decoder(Decoder::new(config))
+    }
+
+    /// A buffered decoder around `decoder`.
+    pub fn with_decoder(decoder: Decoder) -> Self {
+        StreamDecoder {
+            decoder,
+            buf: BytesMut::new(),
+            consumed: 0,
+            needed: 1,
+        }
+    }
+
+    /// Appends received octets.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        self.release();
+        self.buf.extend_from_slice(chunk);
+    }
+
+    fn release(&mut self) {
+        if self.consumed > 0 {
+            self.buf.advance(self.consumed.min(self.buf.len()));
+            self.consumed = 0;
+        }
+    }
+
+    /// The next complete item, or `None` until more octets are fed.
+    pub fn next_item(&mut self) -> Result<Option<Item<'_>>, StreamError> {
+        self.release();
+        match self.decoder.decode(&self.buf)? {
+            Status::Done(item, used) => {
+                self.consumed = used;
+                self.needed = 0;
+                Ok(Some(item))
+            }
+            Status::NeedMore(n) => {
+                self.needed = n;
+                Ok(None)
+            }
+        }
+    }
+
+    /// After `next_item` returned `None`: at least how many more octets are needed.
+    pub fn needed(&self) -> usize {
+        self.needed
+    }
+
+    /// Octets fed but not yet decoded into an item.
+    pub fn pending(&self) -> usize {
+        self.buf.len().saturating_sub(self.consumed)
+    }
+
+    /// The undecoded octets.
+    pub fn pending_bytes(&self) -> &[u8] {
+        self.buf.get(self.consumed..).unwrap_or_default()
+    }
+
+    /// The inner decoder.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// Checks that the stream may end here (see [`Decoder::finish`]).
+    pub fn finish(&self) -> Result<(), StreamError> {
+        self.decoder.finish(self.pending())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Mechanism, Profile, Version};
+
+    #[test]
+    fn byte_at_a_time() {
+        let mut stream = Greeting::new(Version::V3_1, Mechanism::NULL).to_bytes().to_vec();
+        stream.extend_from_slice(b"\x04\x19\x05READY\x0bSocket-Type\0\0\0\x03PUB");
+        stream.extend_from_slice(b"\x01\x00\x00\x02hi");
+        let mut dec = StreamDecoder::new(Config::new(Profile::Strict));
+        let mut kinds = Vec::new();
+        for b in &stream {
+            dec.feed(std::slice::from_ref(b));
+            while let Some(item) = dec.next_item().unwrap() {
+                kinds.push(match item {
+                    Item::Greeting(_) => "greeting".to_string(),
+                    Item::Frame(f) => format!("{:?}:{}", f.flags, f.body.len()),
+                });
+            }
+        }
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
+        dec.finish().unwrap();
+    }
+}

@@ -1,0 +1,263 @@
+//! Frames: everything after the greeting (spec/zmtp.md §4, `FRAME-*`).
+//!
+//! ```text
+//! short frame:  flags(1) size(1)          body(size)    body 0..=255 octets
+//! long frame:   flags(1) size(8, u64 BE)  body(size)    body 0..=2^63-1 octets
+//!
+//! flags: bit 0 MORE, bit 1 LONG, bit 2 COMMAND, bits 7..3 reserved (zero)
+//! ```
+
+use crate::parse::{PError, PResult, Status, fail, status};
+use crate::{Config, DecodeError};
+use bytes::BufMut;
+use nom::bytes::streaming::take;
+use nom::number::streaming::{be_u8, be_u64};
+use std::fmt;
+
+/// The flags octet of a frame, kept whole (reserved bits included).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Flags(pub u8);
+
+impl Flags {
+    /// Bit 0: more frames of this message follow.
+    pub const MORE: u8 = 0x01;
+    /// Bit 1: the size is 8 octets.
+    pub const LONG: u8 = 0x02;
+    /// Bit 2: a command frame.
+    pub const COMMAND: u8 = 0x04;
+    /// Bits 7..3: reserved, zero on the wire (FRAME-02).
+    pub const RESERVED: u8 = 0xF8;
+
+    /// MORE is set.
+    pub fn more(self) -> bool {
+        self.0 & Self::MORE != 0
+    }
+    /// LONG is set.
+    pub fn long(self) -> bool {
+        self.0 & Self::LONG != 0
+    }
+    /// COMMAND is set.
+    pub fn command(self) -> bool {
+        self.0 & Self::COMMAND != 0
+    }
+    /// The reserved bits that are set (zero in a valid frame).
+    pub fn reserved(self) -> u8 {
+        self.0 & Self::RESERVED
+    }
+}
+
+impl fmt::Debug for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Flags({:#04x}", self.0)?;
+        for (bit, name) in [
+            (Self::MORE, " MORE"),
+            (Self::LONG, " LONG"),
+            (Self::COMMAND, " COMMAND"),
+        ] {
+            if self.0 & bit != 0 {
+                f.write_str(name)?;
+            }
+        }
+        if self.reserved() != 0 {
+            write!(f, " reserved={:#04x}", self.reserved())?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Largest body a short frame can carry.
+pub const MAX_SHORT_SIZE: usize = 255;
+/// Largest body a long frame can declare (FRAME-05).
+pub const MAX_LONG_SIZE: u64 = (1 << 63) - 1;
+
+/// One frame, borrowing its body from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Frame<'a> {
+    /// The flags octet as received (or as it will be sent).
+    pub flags: Flags,
+    /// The body.
+    pub body: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// A message frame with the minimal size encoding.
+    pub fn message(body: &'a [u8], more: bool) -> Self {
+        let mut flags = if more { Flags::MORE } else { 0 };
+        if body.len() > MAX_SHORT_SIZE {
+            flags |= Flags::LONG;
+        }
+        Frame {
+            flags: Flags(flags),
+            body,
+        }
+    }
+
+    /// A command frame (body = name length, name, data) with the minimal size encoding.
+    pub fn command(body: &'a [u8]) -> Self {
+        let mut flags = Flags::COMMAND;
+        if body.len() > MAX_SHORT_SIZE {
+            flags |= Flags::LONG;
+        }
+        Frame {
+            flags: Flags(flags),
+            body,
+        }
+    }
+
+    /// The same frame with the 8-octet size encoding (legal for any body, FRAME-08).
+    pub fn with_long_size(mut self) -> Self {
+        self.flags.0 |= Flags::LONG;
+        self
+    }
+
+    /// Whether this is a command frame.
+    pub fn is_command(&self) -> bool {
+        self.flags.command()
+    }
+
+    /// Whether more frames of the same message follow.
+    pub fn more(&self) -> bool {
+        self.flags.more()
+    }
+
+    /// Whether the encoding uses an 8-octet size. A body over 255 octets always does.
+    pub fn is_long(&self) -> bool {
+        self.flags.long() || self.body.len() > MAX_SHORT_SIZE
+    }
+
+    /// Octets of flags and size before the body.
+    pub fn header_len(&self) -> usize {
+        if self.is_long() { 9 } else { 2 }
+    }
+
+    /// Octets this frame occupies on the wire.
+    pub fn encoded_len(&self) -> usize {
+        self.header_len().saturating_add(self.body.len())
+    }
+
+    /// Parses one frame from the start of `input`.
+    ///
+    /// Streaming: [`Status::NeedMore`] while the header or body is incomplete. All header
+    /// checks (reserved bits, MORE on a command, size limits) run as soon as the header has
+    /// arrived, before any body octet is needed, and nothing is allocated for the body.
+    pub fn load(input: &'a [u8], config: &Config) -> Result<Status<Self>, DecodeError> {
+        status(input, parse_frame(input, config), || {
+            DecodeError::TruncatedFrame { needed: 1 }
+        })
+    }
+
+    /// Parses exactly one frame that must fill `input` (one-shot).
+    pub fn load_exact(input: &'a [u8], config: &Config) -> Result<Self, DecodeError> {
+        match Self::load(input, config)? {
+            Status::Done(frame, used) if used == input.len() => Ok(frame),
+            Status::Done(_, used) => Err(DecodeError::TrailingData {
+                count: input.len().saturating_sub(used),
+            }),
+            Status::NeedMore(n) => Err(DecodeError::TruncatedFrame { needed: n as u64 }),
+        }
+    }
+
+    /// Writes this frame. The size is 8 octets if LONG is set or the body needs it, else 1.
+    pub fn encode(&self, dst: &mut impl BufMut) {
+        let long = self.is_long();
+        let flags = if long {
+            self.flags.0 | Flags::LONG
+        } else {
+            self.flags.0
+        };
+        dst.put_u8(flags);
+        if long {
+            dst.put_u64(self.body.len() as u64);
+        } else {
+            dst.put_u8(self.body.len() as u8);
+        }
+        dst.put_slice(self.body);
+    }
+
+    /// This frame's octets in a new vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode(&mut out);
+        out
+    }
+}
+
+/// Reads the flags and size, enforcing every header rule.
+pub(crate) fn parse_header<'a>(input: &'a [u8], config: &Config) -> PResult<'a, (Flags, u64)> {
+    let (input, flags) = be_u8(input).map(|(i, f)| (i, Flags(f)))?;
+    let strict = &config.strictness;
+    if strict.reserved_flags && flags.reserved() != 0 {
+        return fail(DecodeError::ReservedFlags { flags: flags.0 });
+    }
+    if strict.more_on_command && flags.command() && flags.more() {
+        return fail(DecodeError::CommandWithMore { flags: flags.0 });
+    }
+    let (input, size) = if flags.long() {
+        be_u64(input)?
+    } else {
+        be_u8(input).map(|(i, s)| (i, u64::from(s)))?
+    };
+    if size > MAX_LONG_SIZE {
+        return fail(DecodeError::SizeOverflow { size });
+    }
+    if let Some(max) = config.max_frame_size
+        && size > max {
+            return fail(DecodeError::FrameTooLarge { size, max });
+        }
+    Ok((input, (flags, size)))
+}
+
+fn parse_frame<'a>(input: &'a [u8], config: &Config) -> PResult<'a, Frame<'a>> {
+    let (input, (flags, size)) = parse_header(input, config)?;
+    let Ok(size) = usize::try_from(size) else {
+        return Err(nom::Err::Failure(PError::Zmtp(DecodeError::FrameTooLarge {
+            size,
+            max: usize::MAX as u64,
+        })));
+    };
+    let (input, body) = take(size)(input)?;
+    Ok((input, Frame { flags, body }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Profile;
+
+    #[test]
+    fn short_and_long_decode_to_the_same_body() {
+        let cfg = Config::new(Profile::Strict);
+        let short = Frame::load_exact(b"\x00\x03abc", &cfg).unwrap();
+        let long = Frame::load_exact(b"\x02\0\0\0\0\0\0\0\x03abc", &cfg).unwrap();
+        assert_eq!(short.body, long.body);
+        assert!(!short.is_long() && long.is_long());
+    }
+
+    #[test]
+    fn body_need_is_reported_after_the_header() {
+        let cfg = Config::new(Profile::Strict);
+        assert_eq!(
+            Frame::load(b"\x02\0\0\0\0\0\0\x01\x00ab", &cfg),
+            Ok(Status::NeedMore(254))
+        );
+    }
+
+    #[test]
+    fn hostile_size_fails_before_the_body() {
+        let cfg = Config::new(Profile::Lenient);
+        assert_eq!(
+            Frame::load(b"\x02\x80\0\0\0\0\0\0\0", &cfg),
+            Err(DecodeError::SizeOverflow { size: 1 << 63 })
+        );
+        let cfg = cfg.with_max_frame_size(1024);
+        assert_eq!(
+            Frame::load(b"\x02\x40\0\0\0\0\0\0\0", &cfg),
+            Err(DecodeError::FrameTooLarge {
+                size: 1 << 62,
+                max: 1024
+            })
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! The ZMTP conformance harness: drives implementations under test through driver processes,
+//! plays the raw ZMTP peer itself, and judges what it sees against `spec/`.
+
+pub mod driver;
+pub mod registry;

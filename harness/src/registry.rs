@@ -1,0 +1,1 @@
+//! The requirement registry (`spec/requirements.toml`).
