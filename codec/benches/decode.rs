@@ -1,1 +1,2 @@
+//! Decode throughput benchmark (placeholder until the criterion suite lands).
 fn main() {}

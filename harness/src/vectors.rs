@@ -1,0 +1,1 @@
+//! Golden vectors (`vectors/`): loading and checking them against the codec.
