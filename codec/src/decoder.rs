@@ -109,9 +109,9 @@ impl Decoder {
     pub fn finish(&self, pending: usize) -> Result<(), StreamError> {
         let error = match &self.state {
             State::Failed(e) => return Err(e.clone()),
-            State::Greeting if pending > 0 || self.offset == 0 => DecodeError::TruncatedGreeting {
-                found: pending,
-            },
+            State::Greeting if pending > 0 || self.offset == 0 => {
+                DecodeError::TruncatedGreeting { found: pending }
+            }
             _ if pending > 0 => DecodeError::TruncatedFrame { needed: 1 },
             State::Frames { in_message: true } => DecodeError::TruncatedMessage,
             _ => return Ok(()),
@@ -213,7 +213,9 @@ mod tests {
 
     #[test]
     fn byte_at_a_time() {
-        let mut stream = Greeting::new(Version::V3_1, Mechanism::NULL).to_bytes().to_vec();
+        let mut stream = Greeting::new(Version::V3_1, Mechanism::NULL)
+            .to_bytes()
+            .to_vec();
         stream.extend_from_slice(b"\x04\x19\x05READY\x0bSocket-Type\0\0\0\x03PUB");
         stream.extend_from_slice(b"\x01\x00\x00\x02hi");
         let mut dec = StreamDecoder::new(Config::new(Profile::Strict));

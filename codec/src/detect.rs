@@ -67,7 +67,10 @@ mod tests {
     #[test]
     fn classifies() {
         assert_eq!(detect_peer(b""), Status::NeedMore(1));
-        assert_eq!(detect_peer(b"\x01\x00"), Status::Done(PeerVersion::Zmtp10, 1));
+        assert_eq!(
+            detect_peer(b"\x01\x00"),
+            Status::Done(PeerVersion::Zmtp10, 1)
+        );
         assert_eq!(detect_peer(b"\xff\0\0"), Status::NeedMore(7));
         assert_eq!(
             detect_peer(b"\xff\0\0\0\0\0\0\0\x01\x00"),

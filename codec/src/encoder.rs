@@ -86,7 +86,10 @@ mod tests {
 
     #[test]
     fn writes_lies() {
-        assert_eq!(RawFrame::new(0x05, b"\x04PING\0\0").to_vec(), b"\x05\x07\x04PING\0\0");
+        assert_eq!(
+            RawFrame::new(0x05, b"\x04PING\0\0").to_vec(),
+            b"\x05\x07\x04PING\0\0"
+        );
         assert_eq!(
             RawFrame::new(0x02, b"abc").to_vec(),
             b"\x02\0\0\0\0\0\0\0\x03abc"

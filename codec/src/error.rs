@@ -212,7 +212,9 @@ pub enum DecodeError {
         offset: usize,
     },
     /// A property name contains an octet outside ALPHA / DIGIT / `-_.+`.
-    #[error("[META-03] property name contains invalid octet {found:#04x} at metadata offset {offset}")]
+    #[error(
+        "[META-03] property name contains invalid octet {found:#04x} at metadata offset {offset}"
+    )]
     InvalidPropertyName {
         /// Offset of the property within the metadata.
         offset: usize,
@@ -231,6 +233,45 @@ pub enum DecodeError {
         /// The declared length.
         length: u32,
     },
+
+    // ---- handshake (see `session`) ------------------------------------------------------
+    /// The peer's mechanism field differs from the local one.
+    #[error(
+        "[MECH-03] mechanism mismatch: local {:?}, peer {:?}",
+        crate::text::escape(local),
+        crate::text::escape(peer)
+    )]
+    MechanismMismatch {
+        /// The local mechanism field.
+        local: [u8; 20],
+        /// The peer's mechanism field.
+        peer: [u8; 20],
+    },
+    /// The peer's as-server octet does not fit the mechanism's roles.
+    #[error(
+        "[NULL-01] as-server octet is {found}, expected {expected} for this mechanism and role"
+    )]
+    AsServerMismatch {
+        /// The octet seen.
+        found: u8,
+        /// The octet required.
+        expected: u8,
+    },
+    /// A message frame arrived before the handshake completed.
+    #[error("[NULL-04] message frame during the {phase}")]
+    UnexpectedMessage {
+        /// Where in the connection.
+        phase: &'static str,
+    },
+    /// A command arrived out of the mechanism's handshake order.
+    #[error("[MECH-05] unexpected command {name:?} during the handshake")]
+    UnexpectedCommand {
+        /// The command name, escaped.
+        name: String,
+    },
+    /// The stream ended before the handshake completed.
+    #[error("[MECH-05] stream ended before the handshake completed")]
+    HandshakeIncomplete,
 
     // ---- subscriptions --------------------------------------------------------------------
     /// Neither a ZMTP 3.0 subscription message nor a SUBSCRIBE/CANCEL command.
@@ -282,6 +323,11 @@ impl DecodeError {
             Self::InvalidPropertyName { .. } => "InvalidPropertyName",
             Self::PropertyValueOverrun { .. } => "PropertyValueOverrun",
             Self::PropertyValueTooLarge { .. } => "PropertyValueTooLarge",
+            Self::MechanismMismatch { .. } => "MechanismMismatch",
+            Self::AsServerMismatch { .. } => "AsServerMismatch",
+            Self::UnexpectedMessage { .. } => "UnexpectedMessage",
+            Self::UnexpectedCommand { .. } => "UnexpectedCommand",
+            Self::HandshakeIncomplete => "HandshakeIncomplete",
             Self::NotASubscription { .. } => "NotASubscription",
             Self::SubscriptionWithMore => "SubscriptionWithMore",
         }
@@ -321,6 +367,10 @@ impl DecodeError {
             Self::PropertyNameOverrun { .. } | Self::PropertyValueOverrun { .. } => "META-05",
             Self::InvalidPropertyName { .. } => "META-03",
             Self::PropertyValueTooLarge { .. } => "META-04",
+            Self::MechanismMismatch { .. } => "MECH-03",
+            Self::AsServerMismatch { .. } => "NULL-01",
+            Self::UnexpectedMessage { .. } => "NULL-04",
+            Self::UnexpectedCommand { .. } | Self::HandshakeIncomplete => "MECH-05",
             Self::NotASubscription { .. } => "SUBW-03",
             Self::SubscriptionWithMore => "SUBW-07",
         }
@@ -363,6 +413,10 @@ impl DecodeError {
         "META-03",
         "META-04",
         "META-05",
+        "MECH-03",
+        "MECH-05",
+        "NULL-01",
+        "NULL-04",
         "SUBW-03",
         "SUBW-07",
     ];

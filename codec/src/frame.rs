@@ -203,19 +203,22 @@ pub(crate) fn parse_header<'a>(input: &'a [u8], config: &Config) -> PResult<'a, 
         return fail(DecodeError::SizeOverflow { size });
     }
     if let Some(max) = config.max_frame_size
-        && size > max {
-            return fail(DecodeError::FrameTooLarge { size, max });
-        }
+        && size > max
+    {
+        return fail(DecodeError::FrameTooLarge { size, max });
+    }
     Ok((input, (flags, size)))
 }
 
 fn parse_frame<'a>(input: &'a [u8], config: &Config) -> PResult<'a, Frame<'a>> {
     let (input, (flags, size)) = parse_header(input, config)?;
     let Ok(size) = usize::try_from(size) else {
-        return Err(nom::Err::Failure(PError::Zmtp(DecodeError::FrameTooLarge {
-            size,
-            max: usize::MAX as u64,
-        })));
+        return Err(nom::Err::Failure(PError::Zmtp(
+            DecodeError::FrameTooLarge {
+                size,
+                max: usize::MAX as u64,
+            },
+        )));
     };
     let (input, body) = take(size)(input)?;
     Ok((input, Frame { flags, body }))

@@ -237,9 +237,10 @@ impl<'a> Greeting<'a> {
 /// Rejects a bad prefix as soon as the offending octet has arrived, before the rest.
 fn check_prefix(input: &[u8], strictness: &Strictness) -> Result<(), DecodeError> {
     if let Some(&first) = input.first()
-        && first != 0xFF {
-            return Err(DecodeError::BadSignatureStart { found: first });
-        }
+        && first != 0xFF
+    {
+        return Err(DecodeError::BadSignatureStart { found: first });
+    }
     if let Some(&end) = input.get(9) {
         if end & 1 == 0 {
             return Err(DecodeError::LegacyPeer {
@@ -251,11 +252,12 @@ fn check_prefix(input: &[u8], strictness: &Strictness) -> Result<(), DecodeError
         }
     }
     if let Some(&major) = input.get(10)
-        && major < 3 {
-            return Err(DecodeError::LegacyPeer {
-                peer: PeerVersion::Zmtp20 { revision: major },
-            });
-        }
+        && major < 3
+    {
+        return Err(DecodeError::LegacyPeer {
+            peer: PeerVersion::Zmtp20 { revision: major },
+        });
+    }
     Ok(())
 }
 
@@ -289,16 +291,18 @@ fn parse_greeting<'a>(input: &'a [u8], strictness: &Strictness) -> PResult<'a, G
         filler,
     };
     if strictness.mechanism_grammar
-        && let Err(e) = greeting.mechanism.validate() {
-            return fail(e);
-        }
+        && let Err(e) = greeting.mechanism.validate()
+    {
+        return fail(e);
+    }
     if strictness.as_server_grammar && as_server > 1 {
         return fail(DecodeError::InvalidAsServer { found: as_server });
     }
     if strictness.filler_zero
-        && let Some((index, &found)) = filler.iter().enumerate().find(|(_, b)| **b != 0) {
-            return fail(DecodeError::NonZeroFiller { index, found });
-        }
+        && let Some((index, &found)) = filler.iter().enumerate().find(|(_, b)| **b != 0)
+    {
+        return fail(DecodeError::NonZeroFiller { index, found });
+    }
     Ok((rest, greeting))
 }
 

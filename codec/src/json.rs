@@ -5,16 +5,16 @@
 //! - opaque octets (bodies, values, topics, contexts, keys, boxes) are lowercase hex strings;
 //! - names (mechanism, command, property), ERROR reasons and PLAIN credentials are strings in
 //!   which every octet outside `0x21..=0x7E`, and the backslash, is written `\xNN`
-//!   (see [`escape`]);
+//!   (see [`crate::text::escape`]);
 //! - small integers (version, as-server, ttl) are JSON numbers.
 
 use crate::command::*;
+use crate::text::{escape, hex};
 use crate::{
     Command, Frame, Greeting, Metadata, PeerVersion, Property, Subscription, SubscriptionAction,
     SubscriptionForm,
 };
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use std::fmt::Write;
 
 /// Octets as a lowercase hex string.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +26,7 @@ impl Serialize for Hex<'_> {
     }
 }
 
-/// Octets as a printable string (see [`escape`]).
+/// Octets as a printable string (see [`crate::text::escape`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Name<'a>(pub &'a [u8]);
 
@@ -34,29 +34,6 @@ impl Serialize for Name<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&escape(self.0))
     }
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
-/// `bytes` as text: octets `0x21..=0x7E` other than `\` as themselves, everything else
-/// (space included) as `\xNN`.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if (0x21..=0x7E).contains(&b) && b != b'\\' {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out
 }
 
 impl Serialize for Greeting<'_> {

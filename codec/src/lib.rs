@@ -29,7 +29,10 @@
 //! assert!(matches!(cmd, Ok(Command::Pong(p)) if p.context == b"ctx1"));
 //! ```
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)
+)]
 
 pub mod command;
 mod decoder;
@@ -43,7 +46,9 @@ pub mod json;
 mod metadata;
 mod parse;
 mod profile;
+pub mod session;
 mod subscription;
+pub mod text;
 
 pub use command::Command;
 pub use decoder::{Decoder, Item, StreamDecoder};
@@ -55,7 +60,9 @@ pub use greeting::{
     GREETING_LEN, Greeting, Mechanism, MechanismKind, SIGNATURE_LEN, Version, ZERO_FILLER,
     ZERO_PADDING, pad_mechanism,
 };
-pub use metadata::{IDENTITY, MAX_VALUE_LEN, Metadata, Properties, Property, RESOURCE, SOCKET_TYPE};
+pub use metadata::{
+    IDENTITY, MAX_VALUE_LEN, Metadata, Properties, Property, RESOURCE, SOCKET_TYPE,
+};
 pub use parse::Status;
 pub use profile::{Config, Profile, Strictness};
 pub use subscription::{Subscription, SubscriptionAction, SubscriptionForm};

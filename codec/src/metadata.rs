@@ -91,7 +91,11 @@ impl<'a> Metadata<'a> {
     pub fn encoded_len<'p>(properties: impl IntoIterator<Item = Property<'p>>) -> usize {
         properties
             .into_iter()
-            .map(|p| 5usize.saturating_add(p.name.len()).saturating_add(p.value.len()))
+            .map(|p| {
+                5usize
+                    .saturating_add(p.name.len())
+                    .saturating_add(p.value.len())
+            })
             .fold(0usize, usize::saturating_add)
     }
 
@@ -161,9 +165,10 @@ fn parse_property<'a>(
         return fail(DecodeError::PropertyNameOverrun { offset });
     };
     if strictness.property_name_grammar
-        && let Some(&found) = name.iter().find(|&&b| !is_name_char(b)) {
-            return fail(DecodeError::InvalidPropertyName { offset, found });
-        }
+        && let Some(&found) = name.iter().find(|&&b| !is_name_char(b))
+    {
+        return fail(DecodeError::InvalidPropertyName { offset, found });
+    }
     let Ok((input, value_len)) = be_u32::<_, ()>(input) else {
         return fail(DecodeError::PropertyValueOverrun { offset });
     };

@@ -61,6 +61,13 @@ pub struct Strictness {
     pub curve_padding: bool,
     /// Reject a ZMTP 3.0 subscription message with MORE set (SUBW-07).
     pub subscription_more: bool,
+    /// Reject a handshake command carried in a message frame (COMMAND bit clear); libzmq
+    /// reads READY without looking at the bit (NULL-05).
+    pub command_bit_in_handshake: bool,
+    /// Reject a greeting whose as-server octet does not fit the mechanism's roles: 0 for
+    /// NULL, 1 from a PLAIN or CURVE server, 0 from a client (NULL-01, PLAIN-04); libzmq
+    /// never reads it.
+    pub as_server_role: bool,
 }
 
 impl Strictness {
@@ -80,6 +87,8 @@ impl Strictness {
         group_grammar: true,
         curve_padding: true,
         subscription_more: true,
+        command_bit_in_handshake: true,
+        as_server_role: true,
     };
 
     /// What libzmq 4.3 accepts.
@@ -98,6 +107,8 @@ impl Strictness {
         group_grammar: false,
         curve_padding: false,
         subscription_more: false,
+        command_bit_in_handshake: false,
+        as_server_role: false,
     };
 }
 

@@ -166,7 +166,13 @@ impl<'a> CurveInitiate<'a> {
 
     /// Reads the command data.
     pub fn load(mut data: &'a [u8]) -> Result<Self, DecodeError> {
-        let err = size_error("CURVE-05", "INITIATE", "at least 257", Self::NAME.len(), data);
+        let err = size_error(
+            "CURVE-05",
+            "INITIATE",
+            "at least 257",
+            Self::NAME.len(),
+            data,
+        );
         if data.len() < Self::MIN_BODY_LEN - 1 - Self::NAME.len() {
             return Err(err);
         }

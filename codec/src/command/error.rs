@@ -32,7 +32,9 @@ impl<'a> ErrorCommand<'a> {
         };
         let declared = usize::from(len);
         let exact = rest.len() == declared;
-        let Some(reason) = rest.get(..declared).filter(|_| exact || !strictness.error_reason_grammar)
+        let Some(reason) = rest
+            .get(..declared)
+            .filter(|_| exact || !strictness.error_reason_grammar)
         else {
             return Err(DecodeError::ErrorReasonLength {
                 declared,
@@ -40,9 +42,10 @@ impl<'a> ErrorCommand<'a> {
             });
         };
         if strictness.error_reason_grammar
-            && let Some(&found) = reason.iter().find(|&&b| !(0x20..=0x7E).contains(&b)) {
-                return Err(DecodeError::InvalidErrorReason { found });
-            }
+            && let Some(&found) = reason.iter().find(|&&b| !(0x20..=0x7E).contains(&b))
+        {
+            return Err(DecodeError::InvalidErrorReason { found });
+        }
         Ok(ErrorCommand { reason })
     }
 

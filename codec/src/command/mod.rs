@@ -95,9 +95,10 @@ pub fn split_name<'a>(
                 available: rest.len(),
             })?;
     if strictness.command_name_grammar
-        && let Some(&found) = name.iter().find(|b| !b.is_ascii_alphabetic()) {
-            return Err(DecodeError::InvalidCommandName { found });
-        }
+        && let Some(&found) = name.iter().find(|b| !b.is_ascii_alphabetic())
+    {
+        return Err(DecodeError::InvalidCommandName { found });
+    }
     Ok((name, data))
 }
 
@@ -317,7 +318,10 @@ mod tests {
 
     #[test]
     fn name_length_lies() {
-        assert_eq!(Command::load(b"", MechanismKind::Null, &S), Err(DecodeError::EmptyCommand));
+        assert_eq!(
+            Command::load(b"", MechanismKind::Null, &S),
+            Err(DecodeError::EmptyCommand)
+        );
         assert_eq!(
             Command::load(b"\x09PING", MechanismKind::Null, &S),
             Err(DecodeError::CommandNameOverrun {

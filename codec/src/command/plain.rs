@@ -39,15 +39,11 @@ impl<'a> PlainHello<'a> {
     /// Reads the command data; the two length-prefixed fields must fill it exactly.
     pub fn load(data: &'a [u8]) -> Result<Self, DecodeError> {
         let malformed = |reason| DecodeError::PlainHelloMalformed { reason };
-        let (&ulen, rest) = data
-            .split_first()
-            .ok_or(malformed("no username length"))?;
+        let (&ulen, rest) = data.split_first().ok_or(malformed("no username length"))?;
         let (username, rest) = rest
             .split_at_checked(usize::from(ulen))
             .ok_or(malformed("username length overruns the body"))?;
-        let (&plen, rest) = rest
-            .split_first()
-            .ok_or(malformed("no password length"))?;
+        let (&plen, rest) = rest.split_first().ok_or(malformed("no password length"))?;
         let (password, rest) = rest
             .split_at_checked(usize::from(plen))
             .ok_or(malformed("password length overruns the body"))?;
