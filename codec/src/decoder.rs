@@ -19,11 +19,10 @@ pub enum Item<'a> {
     Frame(Frame<'a>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Greeting,
     Frames { in_message: bool },
-    Failed(StreamError),
 }
 
 /// A sans-IO decoder for one direction of a ZMTP 3.x connection.
@@ -32,6 +31,7 @@ pub struct Decoder {
     config: Config,
     state: State,
     offset: u64,
+    failed: Option<Box<StreamError>>,
 }
 
 impl Decoder {
@@ -41,6 +41,7 @@ impl Decoder {
             config,
             state: State::Greeting,
             offset: 0,
+            failed: None,
         }
     }
 
@@ -50,6 +51,7 @@ impl Decoder {
             config,
             state: State::Frames { in_message: false },
             offset: 0,
+            failed: None,
         }
     }
 
@@ -73,9 +75,12 @@ impl Decoder {
     ///
     /// On [`Status::Done`] the caller must drop that many octets from the front before the
     /// next call. After an error the decoder stays failed and returns the same error.
+    #[inline]
     pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Status<Item<'a>>, StreamError> {
-        let result = match &self.state {
-            State::Failed(e) => return Err(e.clone()),
+        if let Some(e) = &self.failed {
+            return Err((**e).clone());
+        }
+        let result = match self.state {
             State::Greeting => {
                 Greeting::load(input, &self.config.strictness).map(|s| s.map(Item::Greeting))
             }
@@ -98,7 +103,7 @@ impl Decoder {
                     offset: self.offset,
                     error,
                 };
-                self.state = State::Failed(e.clone());
+                self.failed = Some(Box::new(e.clone()));
                 Err(e)
             }
         }
@@ -107,8 +112,10 @@ impl Decoder {
     /// Checks that a stream may end here: not inside a frame (`pending` octets undecoded)
     /// nor inside a multipart message.
     pub fn finish(&self, pending: usize) -> Result<(), StreamError> {
-        let error = match &self.state {
-            State::Failed(e) => return Err(e.clone()),
+        if let Some(e) = &self.failed {
+            return Err((**e).clone());
+        }
+        let error = match self.state {
             State::Greeting if pending > 0 || self.offset == 0 => {
                 DecodeError::TruncatedGreeting { found: pending }
             }

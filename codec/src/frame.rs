@@ -7,7 +7,7 @@
 //! flags: bit 0 MORE, bit 1 LONG, bit 2 COMMAND, bits 7..3 reserved (zero)
 //! ```
 
-use crate::parse::{PError, PResult, Status, fail, status};
+use crate::parse::{PResult, Status, fail, status};
 use crate::{Config, DecodeError};
 use bytes::BufMut;
 use nom::bytes::streaming::take;
@@ -142,6 +142,7 @@ impl<'a> Frame<'a> {
     /// Streaming: [`Status::NeedMore`] while the header or body is incomplete. All header
     /// checks (reserved bits, MORE on a command, size limits) run as soon as the header has
     /// arrived, before any body octet is needed, and nothing is allocated for the body.
+    #[inline]
     pub fn load(input: &'a [u8], config: &Config) -> Result<Status<Self>, DecodeError> {
         status(input, parse_frame(input, config), || {
             DecodeError::TruncatedFrame { needed: 1 }
@@ -185,6 +186,7 @@ impl<'a> Frame<'a> {
 }
 
 /// Reads the flags and size, enforcing every header rule.
+#[inline]
 pub(crate) fn parse_header<'a>(input: &'a [u8], config: &Config) -> PResult<'a, (Flags, u64)> {
     let (input, flags) = be_u8(input).map(|(i, f)| (i, Flags(f)))?;
     let strict = &config.strictness;
@@ -210,15 +212,14 @@ pub(crate) fn parse_header<'a>(input: &'a [u8], config: &Config) -> PResult<'a, 
     Ok((input, (flags, size)))
 }
 
+#[inline]
 fn parse_frame<'a>(input: &'a [u8], config: &Config) -> PResult<'a, Frame<'a>> {
     let (input, (flags, size)) = parse_header(input, config)?;
     let Ok(size) = usize::try_from(size) else {
-        return Err(nom::Err::Failure(PError::Zmtp(
-            DecodeError::FrameTooLarge {
-                size,
-                max: usize::MAX as u64,
-            },
-        )));
+        return fail(DecodeError::FrameTooLarge {
+            size,
+            max: usize::MAX as u64,
+        });
     };
     let (input, body) = take(size)(input)?;
     Ok((input, Frame { flags, body }))

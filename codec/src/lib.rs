@@ -54,7 +54,7 @@ pub use command::Command;
 pub use decoder::{Decoder, Item, StreamDecoder};
 pub use detect::{PeerVersion, detect_peer};
 pub use encoder::{RawFrame, SizeField};
-pub use error::{DecodeError, StreamError};
+pub use error::{CurveCommandKind, DecodeError, StreamError};
 pub use frame::{Flags, Frame, MAX_LONG_SIZE, MAX_SHORT_SIZE};
 pub use greeting::{
     GREETING_LEN, Greeting, Mechanism, MechanismKind, SIGNATURE_LEN, Version, ZERO_FILLER,

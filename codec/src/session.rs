@@ -209,7 +209,6 @@ impl InboundSession {
     fn check_greeting(&self, g: &Greeting<'_>) -> Result<(), DecodeError> {
         if g.mechanism.0 != &self.local.mechanism {
             return Err(DecodeError::MechanismMismatch {
-                local: self.local.mechanism,
                 peer: *g.mechanism.0,
             });
         }
@@ -311,7 +310,7 @@ impl InboundSession {
         let step = usize::from(self.steps);
         if order.get(step).copied() != Some(name.as_slice()) {
             return Err(DecodeError::UnexpectedCommand {
-                name: crate::text::escape(&name),
+                name: crate::text::escape(&name).into(),
             });
         }
         self.steps = self.steps.saturating_add(1);

@@ -11,6 +11,7 @@
 //! ```
 //! Sizes are of the whole command body, name included.
 
+use crate::error::CurveCommandKind;
 use crate::{DecodeError, Strictness};
 use bytes::BufMut;
 
@@ -21,18 +22,10 @@ fn take_array<'a, const N: usize>(input: &mut &'a [u8]) -> Option<&'a [u8; N]> {
     Some(head)
 }
 
-fn size_error(
-    requirement: &'static str,
-    command: &'static str,
-    expected: &'static str,
-    name_len: usize,
-    data: &[u8],
-) -> DecodeError {
+fn size_error(command: CurveCommandKind, data: &[u8]) -> DecodeError {
     DecodeError::CurveCommandSize {
-        requirement,
         command,
-        expected,
-        found: 1 + name_len + data.len(),
+        found: 1 + command.name().len() + data.len(),
     }
 }
 
@@ -61,7 +54,7 @@ impl<'a> CurveHello<'a> {
 
     /// Reads the command data.
     pub fn load(mut data: &'a [u8], strictness: &Strictness) -> Result<Self, DecodeError> {
-        let err = size_error("CURVE-01", "HELLO", "200", Self::NAME.len(), data);
+        let err = size_error(CurveCommandKind::Hello, data);
         if data.len() != Self::BODY_LEN - 1 - Self::NAME.len() {
             return Err(err);
         }
@@ -124,7 +117,7 @@ impl<'a> CurveWelcome<'a> {
 
     /// Reads the command data.
     pub fn load(mut data: &'a [u8]) -> Result<Self, DecodeError> {
-        let err = size_error("CURVE-04", "WELCOME", "168", Self::NAME.len(), data);
+        let err = size_error(CurveCommandKind::Welcome, data);
         if data.len() != Self::BODY_LEN - 1 - Self::NAME.len() {
             return Err(err);
         }
@@ -166,13 +159,7 @@ impl<'a> CurveInitiate<'a> {
 
     /// Reads the command data.
     pub fn load(mut data: &'a [u8]) -> Result<Self, DecodeError> {
-        let err = size_error(
-            "CURVE-05",
-            "INITIATE",
-            "at least 257",
-            Self::NAME.len(),
-            data,
-        );
+        let err = size_error(CurveCommandKind::Initiate, data);
         if data.len() < Self::MIN_BODY_LEN - 1 - Self::NAME.len() {
             return Err(err);
         }
@@ -217,7 +204,7 @@ impl<'a> CurveReady<'a> {
 
     /// Reads the command data.
     pub fn load(mut data: &'a [u8]) -> Result<Self, DecodeError> {
-        let err = size_error("CURVE-06", "READY", "at least 30", Self::NAME.len(), data);
+        let err = size_error(CurveCommandKind::Ready, data);
         if data.len() < Self::MIN_BODY_LEN - 1 - Self::NAME.len() {
             return Err(err);
         }
@@ -260,7 +247,7 @@ impl<'a> CurveMessage<'a> {
 
     /// Reads the command data.
     pub fn load(mut data: &'a [u8]) -> Result<Self, DecodeError> {
-        let err = size_error("CURVE-07", "MESSAGE", "at least 33", Self::NAME.len(), data);
+        let err = size_error(CurveCommandKind::Message, data);
         if data.len() < Self::MIN_BODY_LEN - 1 - Self::NAME.len() {
             return Err(err);
         }

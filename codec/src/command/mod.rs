@@ -308,9 +308,7 @@ mod tests {
         assert_eq!(
             Command::load(body, MechanismKind::Curve, &S),
             Err(DecodeError::CurveCommandSize {
-                requirement: "CURVE-01",
-                command: "HELLO",
-                expected: "200",
+                command: crate::CurveCommandKind::Hello,
                 found: 19
             })
         );

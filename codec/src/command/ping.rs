@@ -30,14 +30,10 @@ pub struct Pong<'a> {
     pub context: &'a [u8],
 }
 
-fn check_context(
-    command: &'static str,
-    context: &[u8],
-    strictness: &Strictness,
-) -> Result<(), DecodeError> {
+fn check_context(pong: bool, context: &[u8], strictness: &Strictness) -> Result<(), DecodeError> {
     if strictness.context_over_16 && context.len() > MAX_CONTEXT_LEN {
         return Err(DecodeError::ContextTooLong {
-            command,
+            pong,
             found: context.len(),
         });
     }
@@ -53,7 +49,7 @@ impl<'a> Ping<'a> {
         let Ok((context, ttl)) = be_u16::<_, ()>(data) else {
             return Err(DecodeError::PingTooShort { found: data.len() });
         };
-        check_context("PING", context, strictness)?;
+        check_context(false, context, strictness)?;
         Ok(Ping { ttl, context })
     }
 
@@ -87,7 +83,7 @@ impl<'a> Pong<'a> {
 
     /// Reads the command data: all of it is the context.
     pub fn load(data: &'a [u8], strictness: &Strictness) -> Result<Self, DecodeError> {
-        check_context("PONG", data, strictness)?;
+        check_context(true, data, strictness)?;
         Ok(Pong { context: data })
     }
 

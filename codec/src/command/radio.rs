@@ -24,23 +24,19 @@ pub struct Leave<'a> {
     pub group: &'a [u8],
 }
 
-fn check_group(
-    command: &'static str,
-    group: &[u8],
-    strictness: &Strictness,
-) -> Result<(), DecodeError> {
+fn check_group(leave: bool, group: &[u8], strictness: &Strictness) -> Result<(), DecodeError> {
     if !strictness.group_grammar {
         return Ok(());
     }
     if group.len() > 255 {
         return Err(DecodeError::InvalidGroup {
-            command,
+            leave,
             reason: "longer than 255 octets",
         });
     }
     if group.contains(&0) {
         return Err(DecodeError::InvalidGroup {
-            command,
+            leave,
             reason: "contains a zero octet",
         });
     }
@@ -53,7 +49,7 @@ impl<'a> Join<'a> {
 
     /// Reads the command data: all of it is the group.
     pub fn load(data: &'a [u8], strictness: &Strictness) -> Result<Self, DecodeError> {
-        check_group("JOIN", data, strictness)?;
+        check_group(false, data, strictness)?;
         Ok(Join { group: data })
     }
 
@@ -74,7 +70,7 @@ impl<'a> Leave<'a> {
 
     /// Reads the command data: all of it is the group.
     pub fn load(data: &'a [u8], strictness: &Strictness) -> Result<Self, DecodeError> {
-        check_group("LEAVE", data, strictness)?;
+        check_group(true, data, strictness)?;
         Ok(Leave { group: data })
     }
 
