@@ -1,9 +1,26 @@
 //! Driver processes: spawning, the JSON-lines client, and the built-in drivers.
+//!
+//! The protocol is specified in `spec/driver-protocol.md`; its types live in the
+//! `zmtp-driver-protocol` crate, re-exported here as [`protocol`].
+
+pub mod client;
+pub mod registry;
+
+pub use client::{DriverError, DriverProcess, TranscriptEntry};
+pub use registry::{DriverCommand, KNOWN_DRIVERS, resolve, resolve_with};
+pub use zmtp_driver_protocol as protocol;
 
 use std::process::ExitCode;
 
-/// Runs the built-in driver `name` on this process's stdin/stdout.
+/// Runs the built-in driver `name` (`libzmq` or `zmqrs`) on this process's stdin/stdout, so
+/// `zmtp-harness driver NAME` needs nothing else built.
 pub fn run_builtin(name: &str) -> ExitCode {
-    eprintln!("no built-in driver named {name:?}");
-    ExitCode::from(2)
+    match name {
+        "libzmq" => zmtp_driver_libzmq::run(),
+        "zmqrs" => zmtp_driver_zmqrs::run(),
+        other => {
+            eprintln!("no built-in driver named {other:?} (built in: libzmq, zmqrs)");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -1,0 +1,838 @@
+//! The harness side of the driver protocol: one [`DriverProcess`] per driver process.
+//!
+//! Every wait is bounded: a driver that does not answer a request within its bound is killed
+//! and reported as a driver fault ([`DriverError::Timeout`]); later requests fail with
+//! [`DriverError::Faulted`]. stderr is kept in a bounded ring buffer and every request and reply
+//! is recorded with a timestamp ([`DriverProcess::transcript`]) for reports.
+
+use std::collections::VecDeque;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use zmtp_driver_protocol::{
+    BurstArgs, BurstReport, CloseArgs, DrainArgs, DrainReport, EndpointArgs, EventsArgs,
+    EventsReport, GetsockoptArgs, HelloInfo, Outcome, PROTOCOL_VERSION, RecvArgs, Reply, Request,
+    SendArgs, SetsockoptArgs, SocketArgs, encode_parts,
+};
+
+use super::registry::DriverCommand;
+
+/// How much stderr is kept (the most recent octets).
+pub const STDERR_CAP: usize = 64 * 1024;
+/// How many transcript entries are kept (the most recent).
+pub const TRANSCRIPT_CAP: usize = 20_000;
+/// Transcript lines are cut to this many characters.
+pub const TRANSCRIPT_LINE_CAP: usize = 4096;
+/// The default bound for ops without a deadline of their own, and the slack added to the
+/// deadline of ops that have one (`recv`, `drain`, `send_burst`, `events`, blocking `send`).
+pub const DEFAULT_SLACK: Duration = Duration::from_secs(5);
+
+/// What went wrong talking to a driver.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The process could not be started.
+    #[error("cannot start driver `{command}`: {source}")]
+    Spawn {
+        /// The command line.
+        command: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The driver did not answer within the bound; it has been killed (a driver fault).
+    #[error(
+        "driver {label} did not answer `{op}` within {after:?}; killed. stderr tail:\n{stderr_tail}"
+    )]
+    Timeout {
+        /// Driver label.
+        label: String,
+        /// The op.
+        op: String,
+        /// The bound.
+        after: Duration,
+        /// The end of its stderr.
+        stderr_tail: String,
+    },
+    /// The driver closed stdout (it exited) instead of answering.
+    #[error("driver {label} exited during `{op}` (status {status:?}). stderr tail:\n{stderr_tail}")]
+    Exited {
+        /// Driver label.
+        label: String,
+        /// The op.
+        op: String,
+        /// Its exit status, if it could be collected.
+        status: Option<ExitStatus>,
+        /// The end of its stderr.
+        stderr_tail: String,
+    },
+    /// The driver wrote something that is not a valid reply to the request (a driver fault).
+    #[error("driver {label} broke the protocol during `{op}`: {detail}")]
+    Protocol {
+        /// Driver label.
+        label: String,
+        /// The op.
+        op: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Writing to or reading from the driver failed.
+    #[error("I/O with driver {label} failed during `{op}`: {source}")]
+    Io {
+        /// Driver label.
+        label: String,
+        /// The op.
+        op: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// An earlier fault ended this driver; no more requests are sent.
+    #[error("driver {label} is unusable after an earlier fault: {reason}")]
+    Faulted {
+        /// Driver label.
+        label: String,
+        /// The earlier fault.
+        reason: String,
+    },
+    /// A typed helper needed `ok` and got another result.
+    #[error("driver {label}: `{op}` answered {result} {code:?}: {message}")]
+    Refused {
+        /// Driver label.
+        label: String,
+        /// The op.
+        op: String,
+        /// The result.
+        result: Outcome,
+        /// `code` of an `error` reply.
+        code: Option<String>,
+        /// `message` of the reply.
+        message: String,
+    },
+    /// The driver failed the contract check (`hello` and the unknown-op probe).
+    #[error("driver {label} fails the driver contract: {detail}")]
+    Contract {
+        /// Driver label.
+        label: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl DriverError {
+    /// True for a [`DriverError::Refused`] with result `unsupported`.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(
+            self,
+            Self::Refused {
+                result: Outcome::Unsupported,
+                ..
+            }
+        )
+    }
+
+    /// True if the error is the driver's fault (timeout, crash, protocol breach, contract).
+    pub fn is_driver_fault(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. }
+                | Self::Exited { .. }
+                | Self::Protocol { .. }
+                | Self::Faulted { .. }
+                | Self::Contract { .. }
+        )
+    }
+}
+
+/// Direction of a transcript entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Harness → driver.
+    Request,
+    /// Driver → harness.
+    Reply,
+    /// Something the harness did (signal, kill, fault).
+    Note,
+}
+
+/// One line of the transcript.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TranscriptEntry {
+    /// Milliseconds since the driver was started.
+    pub at_ms: f64,
+    /// Which way.
+    pub dir: Direction,
+    /// The line (cut to [`TRANSCRIPT_LINE_CAP`] characters).
+    pub line: String,
+}
+
+#[derive(Default)]
+struct StderrLog {
+    buf: VecDeque<String>,
+    bytes: usize,
+    dropped_lines: u64,
+}
+
+impl StderrLog {
+    fn push(&mut self, line: String) {
+        self.bytes += line.len() + 1;
+        self.buf.push_back(line);
+        while self.bytes > STDERR_CAP {
+            match self.buf.pop_front() {
+                Some(l) => {
+                    self.bytes -= l.len() + 1;
+                    self.dropped_lines += 1;
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+/// A running driver process.
+pub struct DriverProcess {
+    label: String,
+    command: DriverCommand,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: Arc<Mutex<StderrLog>>,
+    pid: Option<u32>,
+    started: Instant,
+    next_id: u64,
+    transcript: VecDeque<TranscriptEntry>,
+    transcript_dropped: u64,
+    status: Option<ExitStatus>,
+    fault: Option<String>,
+    hello: Option<HelloInfo>,
+    slack: Duration,
+}
+
+impl std::fmt::Debug for DriverProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverProcess")
+            .field("label", &self.label)
+            .field("pid", &self.pid)
+            .field("status", &self.status)
+            .field("fault", &self.fault)
+            .finish()
+    }
+}
+
+fn cut(s: &str) -> String {
+    if s.len() <= TRANSCRIPT_LINE_CAP {
+        return s.to_owned();
+    }
+    let mut end = TRANSCRIPT_LINE_CAP;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} more octets]", &s[..end], s.len() - end)
+}
+
+impl DriverProcess {
+    /// Starts a driver. stdin and stdout are pipes for the protocol; stderr is captured.
+    /// The process is killed if this value is dropped.
+    pub async fn spawn(command: &DriverCommand) -> Result<Self, DriverError> {
+        let mut child = Command::new(&command.program)
+            .args(&command.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| DriverError::Spawn {
+                command: command.display(),
+                source,
+            })?;
+        let pid = child.id();
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
+        let stderr_pipe = child.stderr.take();
+        let (Some(stdout), Some(stdin)) = (stdout, stdin) else {
+            return Err(DriverError::Spawn {
+                command: command.display(),
+                source: std::io::Error::other("stdio pipes missing"),
+            });
+        };
+        let stderr = Arc::new(Mutex::new(StderrLog::default()));
+        if let Some(pipe) = stderr_pipe {
+            let log = Arc::clone(&stderr);
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(pipe).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Ok(mut l) = log.lock() {
+                        l.push(line);
+                    }
+                }
+            });
+        }
+        Ok(Self {
+            label: command.label.clone(),
+            command: command.clone(),
+            child,
+            stdin: Some(stdin),
+            stdout: BufReader::new(stdout).lines(),
+            stderr,
+            pid,
+            started: Instant::now(),
+            next_id: 0,
+            transcript: VecDeque::new(),
+            transcript_dropped: 0,
+            status: None,
+            fault: None,
+            hello: None,
+            slack: DEFAULT_SLACK,
+        })
+    }
+
+    /// The driver's label (registry name or program name).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The command it was started with.
+    pub fn command(&self) -> &DriverCommand {
+        &self.command
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// The `hello` reply, once [`Self::hello`] or [`Self::contract_check`] ran.
+    pub fn info(&self) -> Option<&HelloInfo> {
+        self.hello.as_ref()
+    }
+
+    /// Sets the bound for ops without a deadline and the slack for ops with one.
+    pub fn set_slack(&mut self, slack: Duration) {
+        self.slack = slack;
+    }
+
+    /// Every request and reply so far (the most recent [`TRANSCRIPT_CAP`]), with timestamps.
+    pub fn transcript(&self) -> impl Iterator<Item = &TranscriptEntry> {
+        self.transcript.iter()
+    }
+
+    /// How many old transcript entries were dropped.
+    pub fn transcript_dropped(&self) -> u64 {
+        self.transcript_dropped
+    }
+
+    /// The captured stderr (the most recent [`STDERR_CAP`] octets).
+    pub fn stderr_tail(&self) -> String {
+        match self.stderr.lock() {
+            Ok(l) => {
+                let mut s = String::new();
+                if l.dropped_lines > 0 {
+                    s.push_str(&format!("[{} earlier lines dropped]\n", l.dropped_lines));
+                }
+                for line in &l.buf {
+                    s.push_str(line);
+                    s.push('\n');
+                }
+                s
+            }
+            Err(_) => String::new(),
+        }
+    }
+
+    fn note(&mut self, dir: Direction, line: &str) {
+        if self.transcript.len() >= TRANSCRIPT_CAP {
+            self.transcript.pop_front();
+            self.transcript_dropped += 1;
+        }
+        self.transcript.push_back(TranscriptEntry {
+            at_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            dir,
+            line: cut(line),
+        });
+    }
+
+    /// Kills the process after a fault and remembers why.
+    async fn fault(&mut self, reason: String) {
+        self.note(Direction::Note, &format!("fault: {reason}"));
+        self.fault = Some(reason);
+        if self.status.is_none() {
+            let _ = self.child.start_kill();
+            if let Ok(Ok(st)) =
+                tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await
+            {
+                self.status = Some(st);
+            }
+        }
+    }
+
+    /// Sends one raw line and waits up to `timeout` for one reply line, which must carry
+    /// `expect_id`. For contract tests (malformed lines); use [`Self::request`] otherwise.
+    pub async fn send_line(
+        &mut self,
+        op: &str,
+        line: &str,
+        expect_id: Option<u64>,
+        timeout: Duration,
+    ) -> Result<Reply, DriverError> {
+        if let Some(reason) = &self.fault {
+            return Err(DriverError::Faulted {
+                label: self.label.clone(),
+                reason: reason.clone(),
+            });
+        }
+        self.note(Direction::Request, line);
+        let Some(stdin) = self.stdin.as_mut() else {
+            return Err(DriverError::Faulted {
+                label: self.label.clone(),
+                reason: "stdin already closed".into(),
+            });
+        };
+        let mut buf = line.as_bytes().to_vec();
+        buf.push(b'\n');
+        let written = async {
+            stdin.write_all(&buf).await?;
+            stdin.flush().await
+        }
+        .await;
+        if let Err(source) = written {
+            if source.kind() == std::io::ErrorKind::BrokenPipe {
+                return Err(self.exited(op).await);
+            }
+            self.fault(format!("write failed: {source}")).await;
+            return Err(DriverError::Io {
+                label: self.label.clone(),
+                op: op.into(),
+                source,
+            });
+        }
+        let read = tokio::time::timeout(timeout, self.stdout.next_line()).await;
+        match read {
+            Err(_) => {
+                self.fault(format!("no reply to `{op}` within {timeout:?}"))
+                    .await;
+                Err(DriverError::Timeout {
+                    label: self.label.clone(),
+                    op: op.into(),
+                    after: timeout,
+                    stderr_tail: self.stderr_tail(),
+                })
+            }
+            Ok(Ok(None)) => Err(self.exited(op).await),
+            Ok(Err(source)) => {
+                self.fault(format!("read failed: {source}")).await;
+                Err(DriverError::Io {
+                    label: self.label.clone(),
+                    op: op.into(),
+                    source,
+                })
+            }
+            Ok(Ok(Some(text))) => {
+                self.note(Direction::Reply, &text);
+                let reply: Reply = match serde_json::from_str(&text) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let detail = format!("not a reply line ({e}): {}", cut(&text));
+                        self.fault(detail.clone()).await;
+                        return Err(DriverError::Protocol {
+                            label: self.label.clone(),
+                            op: op.into(),
+                            detail,
+                        });
+                    }
+                };
+                if reply.id != expect_id {
+                    let detail = format!("reply id {:?}, expected {expect_id:?}", reply.id);
+                    self.fault(detail.clone()).await;
+                    return Err(DriverError::Protocol {
+                        label: self.label.clone(),
+                        op: op.into(),
+                        detail,
+                    });
+                }
+                Ok(reply)
+            }
+        }
+    }
+
+    async fn exited(&mut self, op: &str) -> DriverError {
+        let status = match tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await {
+            Ok(Ok(st)) => Some(st),
+            _ => {
+                let _ = self.child.start_kill();
+                self.child.wait().await.ok()
+            }
+        };
+        self.status = status;
+        let reason = format!("exited during `{op}` with {status:?}");
+        self.note(Direction::Note, &reason);
+        self.fault = Some(reason);
+        DriverError::Exited {
+            label: self.label.clone(),
+            op: op.into(),
+            status,
+            stderr_tail: self.stderr_tail(),
+        }
+    }
+
+    /// Sends a typed request and waits up to `timeout` for its reply.
+    pub async fn request(
+        &mut self,
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<Reply, DriverError> {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send_line(request.op(), &request.to_line(id), Some(id), timeout)
+            .await
+    }
+
+    /// Sends a request by op name with arbitrary fields (e.g. an op this crate does not know).
+    pub async fn request_op(
+        &mut self,
+        op: &str,
+        mut fields: Map<String, Value>,
+        timeout: Duration,
+    ) -> Result<Reply, DriverError> {
+        self.next_id += 1;
+        let id = self.next_id;
+        fields.insert("id".into(), id.into());
+        fields.insert("op".into(), op.into());
+        let line = Value::Object(fields).to_string();
+        self.send_line(op, &line, Some(id), timeout).await
+    }
+
+    /// Turns a non-`ok` reply into [`DriverError::Refused`].
+    pub fn require_ok(&self, op: &str, reply: Reply) -> Result<Reply, DriverError> {
+        if reply.result == Outcome::Ok {
+            Ok(reply)
+        } else {
+            Err(DriverError::Refused {
+                label: self.label.clone(),
+                op: op.into(),
+                result: reply.result,
+                code: reply.code().map(str::to_owned),
+                message: reply.message().unwrap_or_default().to_owned(),
+            })
+        }
+    }
+
+    fn payload<T: serde::de::DeserializeOwned>(
+        &self,
+        op: &str,
+        r: &Reply,
+    ) -> Result<T, DriverError> {
+        r.payload().map_err(|e| DriverError::Protocol {
+            label: self.label.clone(),
+            op: op.into(),
+            detail: format!("bad reply fields: {e}"),
+        })
+    }
+
+    fn ms(&self, ms: u64) -> Duration {
+        Duration::from_millis(ms) + self.slack
+    }
+
+    /// `hello`: the driver's capabilities.
+    pub async fn hello(&mut self) -> Result<HelloInfo, DriverError> {
+        let r = self.request(&Request::Hello, self.slack).await?;
+        let r = self.require_ok("hello", r)?;
+        let info: HelloInfo = self.payload("hello", &r)?;
+        self.hello = Some(info.clone());
+        Ok(info)
+    }
+
+    /// The contract check run before every use of a driver: `hello` must answer `ok` with
+    /// protocol version 1, and an unknown (random) op must answer `unsupported`.
+    pub async fn contract_check(&mut self) -> Result<HelloInfo, DriverError> {
+        let label = self.label.clone();
+        let contract = |detail: String| DriverError::Contract {
+            label: label.clone(),
+            detail,
+        };
+        let info = match self.hello().await {
+            Ok(i) => i,
+            Err(DriverError::Refused {
+                result, message, ..
+            }) => {
+                return Err(contract(format!("hello answered {result}: {message}")));
+            }
+            Err(e) => return Err(e),
+        };
+        if info.protocol_version != PROTOCOL_VERSION {
+            return Err(contract(format!(
+                "protocol_version {} (expected {PROTOCOL_VERSION})",
+                info.protocol_version
+            )));
+        }
+        if info.implementation.is_empty() || info.library.is_empty() {
+            return Err(contract("hello lacks implementation or library".into()));
+        }
+        let probe = format!(
+            "zmtp-probe-{:x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+                ^ u128::from(std::process::id())
+        );
+        let r = self.request_op(&probe, Map::new(), self.slack).await?;
+        if r.result != Outcome::Unsupported {
+            return Err(DriverError::Contract {
+                label: self.label.clone(),
+                detail: format!(
+                    "unknown op {probe:?} answered {} instead of unsupported",
+                    r.result
+                ),
+            });
+        }
+        Ok(info)
+    }
+
+    /// `socket`: returns the handle.
+    pub async fn socket(&mut self, socket_type: &str) -> Result<String, DriverError> {
+        let req = Request::Socket(SocketArgs {
+            socket_type: socket_type.into(),
+        });
+        let r = self.request(&req, self.slack).await?;
+        let r = self.require_ok("socket", r)?;
+        r.str_field("socket")
+            .map(str::to_owned)
+            .ok_or_else(|| DriverError::Protocol {
+                label: self.label.clone(),
+                op: "socket".into(),
+                detail: "ok reply without \"socket\"".into(),
+            })
+    }
+
+    /// `setsockopt` (the reply may be `unsupported` or `error`).
+    pub async fn setsockopt(
+        &mut self,
+        socket: &str,
+        option: &str,
+        value: impl Into<Value>,
+    ) -> Result<Reply, DriverError> {
+        let req = Request::Setsockopt(SetsockoptArgs {
+            socket: socket.into(),
+            option: option.into(),
+            value: value.into(),
+        });
+        self.request(&req, self.slack).await
+    }
+
+    /// `getsockopt` (the reply may be `unsupported` or `error`).
+    pub async fn getsockopt(&mut self, socket: &str, option: &str) -> Result<Reply, DriverError> {
+        let req = Request::Getsockopt(GetsockoptArgs {
+            socket: socket.into(),
+            option: option.into(),
+        });
+        self.request(&req, self.slack).await
+    }
+
+    fn ep(socket: &str, endpoint: &str) -> EndpointArgs {
+        EndpointArgs {
+            socket: socket.into(),
+            endpoint: endpoint.into(),
+        }
+    }
+
+    /// `bind`: returns the concrete endpoint.
+    pub async fn bind(&mut self, socket: &str, endpoint: &str) -> Result<String, DriverError> {
+        let r = self
+            .request(&Request::Bind(Self::ep(socket, endpoint)), self.slack)
+            .await?;
+        let r = self.require_ok("bind", r)?;
+        Ok(r.str_field("endpoint").unwrap_or(endpoint).to_owned())
+    }
+
+    /// `connect`.
+    pub async fn connect(&mut self, socket: &str, endpoint: &str) -> Result<Reply, DriverError> {
+        self.request(&Request::Connect(Self::ep(socket, endpoint)), self.slack)
+            .await
+    }
+
+    /// `disconnect`.
+    pub async fn disconnect(&mut self, socket: &str, endpoint: &str) -> Result<Reply, DriverError> {
+        self.request(&Request::Disconnect(Self::ep(socket, endpoint)), self.slack)
+            .await
+    }
+
+    /// `unbind`.
+    pub async fn unbind(&mut self, socket: &str, endpoint: &str) -> Result<Reply, DriverError> {
+        self.request(&Request::Unbind(Self::ep(socket, endpoint)), self.slack)
+            .await
+    }
+
+    /// `send` of one message (`ok`, `would_block`, `timeout` or `error`).
+    pub async fn send<F: AsRef<[u8]>>(
+        &mut self,
+        socket: &str,
+        parts: &[F],
+        dontwait: bool,
+        timeout_ms: u64,
+    ) -> Result<Reply, DriverError> {
+        let req = Request::Send(SendArgs {
+            socket: socket.into(),
+            parts_hex: encode_parts(parts),
+            dontwait,
+            timeout_ms,
+        });
+        let bound = self.ms(timeout_ms);
+        self.request(&req, bound).await
+    }
+
+    /// `send_burst`: the burst report.
+    pub async fn send_burst(&mut self, args: &BurstArgs) -> Result<BurstReport, DriverError> {
+        let bound = self.ms(args.timeout_ms);
+        let r = self
+            .request(&Request::SendBurst(args.clone()), bound)
+            .await?;
+        let r = self.require_ok("send_burst", r)?;
+        self.payload("send_burst", &r)
+    }
+
+    /// `recv` (`ok` with `parts_hex`, or `timeout`, or `error`).
+    pub async fn recv(&mut self, socket: &str, timeout_ms: u64) -> Result<Reply, DriverError> {
+        let req = Request::Recv(RecvArgs {
+            socket: socket.into(),
+            timeout_ms,
+        });
+        let bound = self.ms(timeout_ms);
+        self.request(&req, bound).await
+    }
+
+    /// `drain`: the outcome (`ok`, or `timeout` when nothing came) and the report.
+    pub async fn drain(&mut self, args: &DrainArgs) -> Result<(Outcome, DrainReport), DriverError> {
+        let bound = self.ms(args.timeout_ms);
+        let r = self.request(&Request::Drain(args.clone()), bound).await?;
+        if !matches!(r.result, Outcome::Ok | Outcome::Timeout) {
+            return Err(self.require_ok("drain", r).err().unwrap_or_else(|| {
+                DriverError::Protocol {
+                    label: self.label.clone(),
+                    op: "drain".into(),
+                    detail: "unreachable".into(),
+                }
+            }));
+        }
+        let report = self.payload("drain", &r)?;
+        Ok((r.result, report))
+    }
+
+    /// `events`: the outcome (`ok`, or `timeout` when none came) and the events.
+    pub async fn events(
+        &mut self,
+        socket: &str,
+        timeout_ms: u64,
+    ) -> Result<(Outcome, EventsReport), DriverError> {
+        let req = Request::Events(EventsArgs {
+            socket: socket.into(),
+            timeout_ms,
+        });
+        let bound = self.ms(timeout_ms);
+        let r = self.request(&req, bound).await?;
+        if r.result != Outcome::Timeout {
+            self.require_ok("events", r.clone())?;
+        }
+        let report = self.payload("events", &r)?;
+        Ok((r.result, report))
+    }
+
+    /// `close` (the reply may be `unsupported` if `linger_ms` is given and not supported).
+    pub async fn close(
+        &mut self,
+        socket: &str,
+        linger_ms: Option<i64>,
+    ) -> Result<Reply, DriverError> {
+        let req = Request::Close(CloseArgs {
+            socket: socket.into(),
+            linger_ms,
+        });
+        self.request(&req, self.slack).await
+    }
+
+    /// `exit`: expects `ok`, closes stdin, and waits up to `grace` for the process to end
+    /// (killing it after that, which is reported as a driver fault). Returns the exit status.
+    pub async fn exit(&mut self, grace: Duration) -> Result<ExitStatus, DriverError> {
+        let r = self.request(&Request::Exit, self.slack).await?;
+        self.require_ok("exit", r)?;
+        self.stdin = None;
+        match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(Ok(st)) => {
+                self.status = Some(st);
+                self.note(Direction::Note, &format!("exited: {st}"));
+                Ok(st)
+            }
+            Ok(Err(source)) => Err(DriverError::Io {
+                label: self.label.clone(),
+                op: "exit".into(),
+                source,
+            }),
+            Err(_) => {
+                self.fault(format!("still running {grace:?} after exit"))
+                    .await;
+                Err(DriverError::Timeout {
+                    label: self.label.clone(),
+                    op: "exit".into(),
+                    after: grace,
+                    stderr_tail: self.stderr_tail(),
+                })
+            }
+        }
+    }
+
+    /// Sends SIGTERM, waits up to `grace`, then SIGKILLs. Returns the exit status (check
+    /// `code()`: `Some(0)` is an orderly shutdown, `None` means it died of a signal).
+    pub async fn terminate(&mut self, grace: Duration) -> Result<ExitStatus, DriverError> {
+        if let Some(st) = self.status {
+            return Ok(st);
+        }
+        if let Some(pid) = self.pid {
+            self.note(Direction::Note, "SIGTERM");
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        }
+        match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(Ok(st)) => {
+                self.status = Some(st);
+                self.note(Direction::Note, &format!("exited: {st}"));
+                Ok(st)
+            }
+            Ok(Err(source)) => Err(DriverError::Io {
+                label: self.label.clone(),
+                op: "terminate".into(),
+                source,
+            }),
+            Err(_) => {
+                self.note(Direction::Note, &format!("no exit {grace:?} after SIGTERM"));
+                self.kill().await
+            }
+        }
+    }
+
+    /// Sends SIGKILL now (e.g. "peer process dies mid-stream") and reaps the process.
+    pub async fn kill(&mut self) -> Result<ExitStatus, DriverError> {
+        if let Some(st) = self.status {
+            return Ok(st);
+        }
+        self.note(Direction::Note, "SIGKILL");
+        let _ = self.child.start_kill();
+        match self.child.wait().await {
+            Ok(st) => {
+                self.status = Some(st);
+                self.fault.get_or_insert_with(|| "killed".into());
+                Ok(st)
+            }
+            Err(source) => Err(DriverError::Io {
+                label: self.label.clone(),
+                op: "kill".into(),
+                source,
+            }),
+        }
+    }
+
+    /// The exit status, if the process has been reaped.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        self.status
+    }
+}
