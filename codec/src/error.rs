@@ -232,35 +232,40 @@ pub enum DecodeError {
 
     // ---- handshake (see `session`) ------------------------------------------------------
     /// The peer's mechanism field differs from the local one.
-    #[error("[MECH-03] the peer's mechanism {:?} differs from the local one", crate::text::escape(.peer))]
+    #[error("[MECH-02] the peer's mechanism {:?} differs from the local one", crate::text::escape(.peer))]
     MechanismMismatch {
         /// The peer's mechanism field.
         peer: [u8; 20],
     },
     /// The peer's as-server octet does not fit the mechanism's roles.
     #[error(
-        "[NULL-01] as-server octet is {found}, expected {expected} for this mechanism and role"
+        "[{}] as-server octet is {found}, expected {expected} for this mechanism and role",
+        if *.null { "NULL-01" } else { "MECH-06" }
     )]
     AsServerMismatch {
         /// The octet seen.
         found: u8,
         /// The octet required.
         expected: u8,
+        /// Whether the mechanism is NULL (else PLAIN or CURVE).
+        null: bool,
     },
     /// A message frame arrived before the handshake completed.
-    #[error("[NULL-04] message frame during the {phase}")]
+    #[error("[{}] message frame during the {phase}", if *.null { "NULL-06" } else { "FRAME-04" })]
     UnexpectedMessage {
         /// Where in the connection.
         phase: &'static str,
+        /// Whether the mechanism is NULL (else PLAIN, CURVE or another).
+        null: bool,
     },
     /// A command arrived out of the mechanism's handshake order.
-    #[error("[MECH-05] unexpected command {name:?} during the handshake")]
+    #[error("[CMD-08] unexpected command {name:?} during the handshake")]
     UnexpectedCommand {
         /// The command name, escaped.
         name: Box<str>,
     },
     /// The stream ended before the handshake completed.
-    #[error("[MECH-05] stream ended before the handshake completed")]
+    #[error("[WIRE-01] stream ended before the handshake completed")]
     HandshakeIncomplete,
 
     // ---- subscriptions --------------------------------------------------------------------
@@ -357,10 +362,13 @@ impl DecodeError {
             Self::PropertyNameOverrun { .. } | Self::PropertyValueOverrun { .. } => "META-05",
             Self::InvalidPropertyName { .. } => "META-03",
             Self::PropertyValueTooLarge { .. } => "META-04",
-            Self::MechanismMismatch { .. } => "MECH-03",
-            Self::AsServerMismatch { .. } => "NULL-01",
-            Self::UnexpectedMessage { .. } => "NULL-04",
-            Self::UnexpectedCommand { .. } | Self::HandshakeIncomplete => "MECH-05",
+            Self::MechanismMismatch { .. } => "MECH-02",
+            Self::AsServerMismatch { null: true, .. } => "NULL-01",
+            Self::AsServerMismatch { null: false, .. } => "MECH-06",
+            Self::UnexpectedMessage { null: true, .. } => "NULL-06",
+            Self::UnexpectedMessage { null: false, .. } => "FRAME-04",
+            Self::UnexpectedCommand { .. } => "CMD-08",
+            Self::HandshakeIncomplete => "WIRE-01",
             Self::NotASubscription { .. } => "SUBW-03",
             Self::SubscriptionWithMore => "SUBW-07",
         }
@@ -403,10 +411,12 @@ impl DecodeError {
         "META-03",
         "META-04",
         "META-05",
-        "MECH-03",
-        "MECH-05",
+        "MECH-02",
+        "MECH-06",
+        "CMD-08",
+        "WIRE-01",
         "NULL-01",
-        "NULL-04",
+        "NULL-06",
         "SUBW-03",
         "SUBW-07",
     ];

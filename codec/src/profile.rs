@@ -61,11 +61,11 @@ pub struct Strictness {
     pub curve_padding: bool,
     /// Reject a ZMTP 3.0 subscription message with MORE set (SUBW-07).
     pub subscription_more: bool,
-    /// Reject a handshake command carried in a message frame (COMMAND bit clear); libzmq
-    /// reads READY without looking at the bit (NULL-05).
+    /// Reject a handshake command carried in a message frame (COMMAND bit clear, NULL-07); libzmq
+    /// reads READY without looking at the bit (NULL-07).
     pub command_bit_in_handshake: bool,
     /// Reject a greeting whose as-server octet does not fit the mechanism's roles: 0 for
-    /// NULL, 1 from a PLAIN or CURVE server, 0 from a client (NULL-01, PLAIN-04); libzmq
+    /// NULL, 1 from a PLAIN or CURVE server, 0 from a client (NULL-01, MECH-06); libzmq
     /// never reads it.
     pub as_server_role: bool,
 }

@@ -39,7 +39,7 @@ impl Role {
 /// The local side that receives: what it announced and what it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Local {
-    /// The local mechanism field (the peer's must match it exactly, MECH-03).
+    /// The local mechanism field (the peer's must match it exactly, MECH-02).
     pub mechanism: [u8; 20],
     /// The local role; the peer is expected to play the other one.
     pub role: Role,
@@ -225,6 +225,7 @@ impl InboundSession {
             return Err(DecodeError::AsServerMismatch {
                 found: g.as_server,
                 expected,
+                null: self.mechanism == MechanismKind::Null,
             });
         }
         Ok(())
@@ -251,7 +252,10 @@ impl InboundSession {
                 // libzmq reads handshake commands without looking at the COMMAND bit.
                 let is_command =
                     frame.is_command() || !self.local.config.strictness.command_bit_in_handshake;
-                let unexpected = DecodeError::UnexpectedMessage { phase: "handshake" };
+                let unexpected = DecodeError::UnexpectedMessage {
+                    phase: "handshake",
+                    null: self.mechanism == MechanismKind::Null,
+                };
                 if !is_command {
                     return Err(unexpected);
                 }
@@ -395,7 +399,10 @@ mod tests {
         assert!(matches!(s.poll(), Ok(Some(Event::Greeting(_)))));
         assert_eq!(
             s.poll().unwrap_err().error,
-            DecodeError::UnexpectedMessage { phase: "handshake" }
+            DecodeError::UnexpectedMessage {
+                phase: "handshake",
+                null: true
+            }
         );
     }
 

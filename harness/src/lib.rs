@@ -3,5 +3,6 @@
 
 pub mod dissect;
 pub mod driver;
+pub mod peer;
 pub mod registry;
 pub mod vectors;

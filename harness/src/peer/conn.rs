@@ -1,0 +1,1063 @@
+//! One raw-peer TCP connection: a reader task that records and interprets, and write methods
+//! that do exactly what they are told.
+
+use super::{Clock, Direction, GreetingMode, PeerSettings, Transcript};
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use zmtp_codec::command::{Ping, PlainHello, PlainInitiate, PlainWelcome, Pong, Ready};
+use zmtp_codec::session::{Event, InboundSession, Local, Role};
+use zmtp_codec::{
+    Command, Config, Greeting, Metadata, StreamError, Strictness, Subscription, SubscriptionAction,
+    SubscriptionForm, Version,
+};
+
+/// Kept transcript octets per direction.
+const TRANSCRIPT_LIMIT: u64 = 1 << 20;
+
+/// How the raw peer closes its side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CloseHow {
+    /// Half-close with FIN; keep reading until the other side closes.
+    Fin,
+    /// Abort with RST (SO_LINGER 0).
+    Rst,
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseKind {
+    /// The implementation closed it (FIN seen).
+    Eof,
+    /// The implementation reset it.
+    Reset,
+    /// A read error other than a reset.
+    Error(String),
+    /// The raw peer closed it.
+    Local(CloseHow),
+}
+
+/// Something the implementation did, as seen by the raw peer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PeerEvent {
+    /// Microseconds since the case started.
+    pub t_us: u64,
+    /// What.
+    pub kind: PeerEventKind,
+}
+
+/// The kinds of [`PeerEvent`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum PeerEventKind {
+    /// Its greeting.
+    Greeting {
+        /// Announced version.
+        version: [u8; 2],
+        /// Mechanism name, escaped.
+        mechanism: String,
+        /// as-server octet.
+        as_server: u8,
+        /// The 64 octets, hex.
+        hex: String,
+    },
+    /// A handshake command other than the final one (HELLO, WELCOME, INITIATE).
+    Handshake {
+        /// Command name.
+        name: String,
+        /// The command body, hex.
+        body: String,
+    },
+    /// Its READY (handshake complete), with its properties as (name, value) text pairs.
+    Ready {
+        /// Properties; values hex-escaped where not printable.
+        properties: Vec<(String, String)>,
+    },
+    /// It sent ERROR.
+    Error {
+        /// The reason, escaped.
+        reason: String,
+    },
+    /// A command after the handshake (subscriptions are reported as `Subscription`).
+    Command {
+        /// Command name.
+        name: String,
+        /// The command body, hex.
+        body: String,
+    },
+    /// A subscription or cancellation, in either wire form.
+    Subscription {
+        /// Subscribe (true) or cancel.
+        subscribe: bool,
+        /// The topic, hex.
+        topic: String,
+        /// Which form carried it.
+        form: String,
+    },
+    /// A complete message.
+    Message {
+        /// The frames.
+        #[serde(serialize_with = "ser_parts")]
+        parts: Vec<Bytes>,
+    },
+    /// It broke a rule of the protocol (the reader stops interpreting, keeps recording).
+    Violation {
+        /// Stream offset of the offending item.
+        offset: u64,
+        /// Error kind.
+        kind: String,
+        /// Requirement ID.
+        requirement: String,
+        /// Message.
+        message: String,
+    },
+    /// The connection ended.
+    Closed {
+        /// How.
+        how: CloseKind,
+    },
+}
+
+fn ser_parts<S: serde::Serializer>(parts: &[Bytes], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(parts.len()))?;
+    for p in parts {
+        seq.serialize_element(&hex::encode(p))?;
+    }
+    seq.end()
+}
+
+/// Errors of raw-peer operations.
+#[derive(Debug, Error)]
+pub enum PeerError {
+    /// A socket operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A bounded wait ran out.
+    #[error("timed out after {waited_ms} ms waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long.
+        waited_ms: u64,
+    },
+    /// The connection is closed.
+    #[error("connection closed ({how:?}) while {what}")]
+    Closed {
+        /// How it closed.
+        how: CloseKind,
+        /// What was being done.
+        what: String,
+    },
+    /// The implementation refused with ERROR.
+    #[error("the implementation sent ERROR {reason:?} while {what}")]
+    Refused {
+        /// Its reason.
+        reason: String,
+        /// What was being done.
+        what: String,
+    },
+    /// The implementation broke a protocol rule.
+    #[error("protocol violation by the implementation: {0}")]
+    Violation(String),
+    /// As a PLAIN server the raw peer refused the implementation's credentials (and sent
+    /// ERROR).
+    #[error("the implementation's PLAIN credentials were refused (ERROR sent)")]
+    CredentialsRejected,
+    /// The raw peer was configured wrongly.
+    #[error("bad raw-peer settings: {0}")]
+    Settings(String),
+}
+
+/// Everything recorded on a connection. Predicates of [`PeerConn::wait_until`] read it.
+#[derive(Debug)]
+pub struct PeerSnapshot {
+    /// Events in order.
+    pub events: Vec<PeerEvent>,
+    /// Octets in both directions.
+    pub transcript: Transcript,
+    /// When and how the connection ended.
+    pub closed: Option<(u64, CloseKind)>,
+    /// Whether the reader is reading.
+    pub reading: bool,
+    /// Octets of our greeting written so far.
+    pub greeting_sent: usize,
+    /// Whether the handshake (both READYs) is done from our side.
+    pub handshake_done: bool,
+    /// The other side's greeting version, once known.
+    pub peer_version: Option<Version>,
+}
+
+impl PeerSnapshot {
+    /// The messages received, in order.
+    pub fn messages(&self) -> impl Iterator<Item = &Vec<Bytes>> {
+        self.events.iter().filter_map(|e| match &e.kind {
+            PeerEventKind::Message { parts } => Some(parts),
+            _ => None,
+        })
+    }
+
+    /// Subscriptions and cancellations received, in order: (subscribe?, topic octets).
+    pub fn subscriptions(&self) -> Vec<(bool, Vec<u8>)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                PeerEventKind::Subscription {
+                    subscribe, topic, ..
+                } => Some((*subscribe, hex::decode(topic).unwrap_or_default())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The first event matching `f`, with its time.
+    pub fn first(&self, f: impl Fn(&PeerEventKind) -> bool) -> Option<&PeerEvent> {
+        self.events.iter().find(|e| f(&e.kind))
+    }
+
+    /// The READY properties received, if the handshake got that far.
+    pub fn ready_properties(&self) -> Option<&Vec<(String, String)>> {
+        self.events.iter().find_map(|e| match &e.kind {
+            PeerEventKind::Ready { properties } => Some(properties),
+            _ => None,
+        })
+    }
+
+    /// The protocol violation seen, if any.
+    pub fn violation(&self) -> Option<&PeerEvent> {
+        self.first(|k| matches!(k, PeerEventKind::Violation { .. }))
+    }
+
+    /// The ERROR received, if any.
+    pub fn error_reason(&self) -> Option<&str> {
+        self.events.iter().find_map(|e| match &e.kind {
+            PeerEventKind::Error { reason } => Some(reason.as_str()),
+            _ => None,
+        })
+    }
+}
+
+struct Shared {
+    state: Mutex<PeerSnapshot>,
+    changed: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, PeerSnapshot> {
+        // A poisoned lock only means a reader panicked mid-update; the data is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, t_us: u64, kind: PeerEventKind) {
+        let mut s = self.lock();
+        if let PeerEventKind::Closed { how } = &kind {
+            if s.closed.is_some() {
+                return;
+            }
+            s.closed = Some((t_us, how.clone()));
+        }
+        s.events.push(PeerEvent { t_us, kind });
+        drop(s);
+        self.changed.notify_waiters();
+    }
+}
+
+type Writer = Arc<tokio::sync::Mutex<Option<OwnedWriteHalf>>>;
+
+/// One raw-peer connection. Dropping it aborts its reader and closes the socket.
+pub struct PeerConn {
+    name: String,
+    shared: Arc<Shared>,
+    writer: Writer,
+    reader: Mutex<Option<JoinHandle<()>>>,
+    settings: PeerSettings,
+    listening: bool,
+    clock: Clock,
+    local_addr: Option<SocketAddr>,
+    peer_addr: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for PeerConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConn")
+            .field("name", &self.name)
+            .field("local_addr", &self.local_addr)
+            .field("peer_addr", &self.peer_addr)
+            .finish()
+    }
+}
+
+impl Drop for PeerConn {
+    fn drop(&mut self) {
+        if let Some(h) = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            h.abort();
+        }
+    }
+}
+
+fn text_pair(name: &[u8], value: &[u8]) -> (String, String) {
+    let value = if value.iter().all(|b| (0x20..0x7F).contains(b)) {
+        String::from_utf8_lossy(value).into_owned()
+    } else {
+        format!("0x{}", hex::encode(value))
+    };
+    (zmtp_codec::text::escape(name), value)
+}
+
+impl PeerConn {
+    /// Connects to `addr` within `timeout`, then starts reading.
+    pub async fn connect(
+        name: &str,
+        addr: SocketAddr,
+        settings: PeerSettings,
+        clock: Clock,
+        timeout: Duration,
+    ) -> Result<Self, PeerError> {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .map_err(|source| PeerError::Io {
+            context: "socket".into(),
+            source,
+        })?;
+        if let Some(n) = settings.rcvbuf {
+            let _ = socket.set_recv_buffer_size(n);
+        }
+        if let Some(n) = settings.sndbuf {
+            let _ = socket.set_send_buffer_size(n);
+        }
+        let stream = tokio::time::timeout(timeout, socket.connect(addr))
+            .await
+            .map_err(|_| PeerError::Timeout {
+                what: format!("TCP connect to {addr}"),
+                waited_ms: timeout.as_millis() as u64,
+            })?
+            .map_err(|source| PeerError::Io {
+                context: format!("connect to {addr}"),
+                source,
+            })?;
+        Ok(Self::from_stream(name, stream, settings, clock, false))
+    }
+
+    /// Wraps an established stream (`listening`: we accepted it) and starts reading.
+    pub fn from_stream(
+        name: &str,
+        stream: TcpStream,
+        settings: PeerSettings,
+        clock: Clock,
+        listening: bool,
+    ) -> Self {
+        let _ = stream.set_nodelay(true);
+        let local_addr = stream.local_addr().ok();
+        let peer_addr = stream.peer_addr().ok();
+        let (read, write) = stream.into_split();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(PeerSnapshot {
+                events: Vec::new(),
+                transcript: Transcript::new(TRANSCRIPT_LIMIT),
+                closed: None,
+                reading: true,
+                greeting_sent: 0,
+                handshake_done: false,
+                peer_version: None,
+            }),
+            changed: Notify::new(),
+        });
+        let writer: Writer = Arc::new(tokio::sync::Mutex::new(Some(write)));
+        let role = if settings.is_server(listening) {
+            Role::Server
+        } else {
+            Role::Client
+        };
+        let mut config = Config::new(settings.profile());
+        config.max_frame_size = Some(settings.max_frame_size);
+        let session = InboundSession::new(Local {
+            mechanism: settings.mechanism_field(),
+            role,
+            config,
+        });
+        let publisher = matches!(settings.socket_type.as_str(), "PUB" | "XPUB");
+        let reader = tokio::spawn(read_loop(ReadCtx {
+            shared: shared.clone(),
+            read,
+            session,
+            clock,
+            writer: writer.clone(),
+            auto_pong: settings.auto_pong,
+            publisher,
+        }));
+        PeerConn {
+            name: name.to_string(),
+            shared,
+            writer,
+            reader: Mutex::new(Some(reader)),
+            settings,
+            listening,
+            clock,
+            local_addr,
+            peer_addr,
+        }
+    }
+
+    /// The connection's name in the scenario.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Our address.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// The implementation's address.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer_addr
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &PeerSettings {
+        &self.settings
+    }
+
+    /// Runs `f` on the recorded state.
+    pub fn with<R>(&self, f: impl FnOnce(&PeerSnapshot) -> R) -> R {
+        f(&self.shared.lock())
+    }
+
+    /// Waits until `pred` holds on the recorded state, at most `timeout`.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&PeerSnapshot) -> bool,
+    ) -> Result<(), PeerError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if pred(&self.shared.lock()) {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return if pred(&self.shared.lock()) {
+                    Ok(())
+                } else {
+                    Err(PeerError::Timeout {
+                        what: what.to_string(),
+                        waited_ms: timeout.as_millis() as u64,
+                    })
+                };
+            }
+        }
+    }
+
+    /// Writes `bytes` within `timeout`, recording what was written.
+    pub async fn write(&self, bytes: &[u8], timeout: Duration) -> Result<(), PeerError> {
+        write_recorded(&self.writer, &self.shared, &self.clock, bytes, timeout).await
+    }
+
+    /// Writes `bytes` in pieces of the given sizes (the last size repeats), one write each.
+    pub async fn write_in_pieces(
+        &self,
+        bytes: &[u8],
+        sizes: &[usize],
+        timeout: Duration,
+    ) -> Result<(), PeerError> {
+        let deadline = Instant::now() + timeout;
+        let mut rest = bytes;
+        let mut i = 0;
+        while !rest.is_empty() {
+            let size = sizes.get(i).or(sizes.last()).copied().unwrap_or(1).max(1);
+            let (head, tail) = rest.split_at(size.min(rest.len()));
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.write(head, left).await?;
+            // Give the kernel a chance to send the piece as its own segment.
+            tokio::task::yield_now().await;
+            rest = tail;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the first `upto` octets of `bytes`, then closes `how`.
+    pub async fn write_then_close(
+        &self,
+        bytes: &[u8],
+        upto: usize,
+        how: CloseHow,
+        timeout: Duration,
+    ) -> Result<(), PeerError> {
+        self.write(&bytes[..upto.min(bytes.len())], timeout).await?;
+        self.close(how).await;
+        Ok(())
+    }
+
+    /// Our greeting's 64 octets.
+    pub fn greeting_bytes(&self) -> Result<[u8; 64], PeerError> {
+        self.settings
+            .greeting_bytes(self.listening)
+            .map_err(PeerError::Settings)
+    }
+
+    /// Sends our greeting as the settings say (or as `mode`), the parts not sent yet.
+    pub async fn send_greeting(
+        &self,
+        mode: GreetingMode,
+        timeout: Duration,
+    ) -> Result<(), PeerError> {
+        let g = self.greeting_bytes()?;
+        let sent = self.with(|s| s.greeting_sent);
+        let deadline = Instant::now() + timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        match mode {
+            GreetingMode::Manual => Ok(()),
+            GreetingMode::Whole => self.write_greeting_part(&g, sent, 64, left()).await,
+            GreetingMode::Bytewise => {
+                for i in sent..64 {
+                    self.write_greeting_part(&g, i, i + 1, left()).await?;
+                    tokio::task::yield_now().await;
+                }
+                Ok(())
+            }
+            GreetingMode::Staged => {
+                // Like libzmq: signature, then the major version once the peer's signature is
+                // in, then the rest once its major version is in.
+                self.write_greeting_part(&g, sent, 10, left()).await?;
+                self.wait_until("the peer's 10-octet signature", left(), |s| {
+                    s.transcript.received >= 10 || s.closed.is_some()
+                })
+                .await?;
+                self.write_greeting_part(&g, 10, 11, left()).await?;
+                self.wait_until("the peer's version octet", left(), |s| {
+                    s.transcript.received >= 11 || s.closed.is_some()
+                })
+                .await?;
+                self.write_greeting_part(&g, 11, 64, left()).await
+            }
+        }
+    }
+
+    /// Writes octets `from..to` of greeting `g` (skipping what was already sent).
+    pub async fn write_greeting_part(
+        &self,
+        g: &[u8; 64],
+        from: usize,
+        to: usize,
+        timeout: Duration,
+    ) -> Result<(), PeerError> {
+        let from = from.max(self.with(|s| s.greeting_sent));
+        if from >= to {
+            return Ok(());
+        }
+        self.write(&g[from..to.min(64)], timeout).await?;
+        self.shared.lock().greeting_sent = to.min(64);
+        Ok(())
+    }
+
+    fn check_alive(&self, what: &str) -> Result<(), PeerError> {
+        self.with(|s| {
+            if let Some(reason) = s.error_reason() {
+                return Err(PeerError::Refused {
+                    reason: reason.to_string(),
+                    what: what.to_string(),
+                });
+            }
+            if let Some(v) = s.violation() {
+                return Err(PeerError::Violation(format!("{:?}", v.kind)));
+            }
+            if let Some((_, how)) = &s.closed {
+                return Err(PeerError::Closed {
+                    how: how.clone(),
+                    what: what.to_string(),
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// Waits for a handshake event named `name`, failing early on close, ERROR or violation.
+    async fn await_event(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&PeerEventKind) -> bool,
+    ) -> Result<(), PeerError> {
+        let r = self
+            .wait_until(what, timeout, |s| {
+                s.events.iter().any(|e| pred(&e.kind))
+                    || s.closed.is_some()
+                    || s.violation().is_some()
+                    || s.error_reason().is_some()
+            })
+            .await;
+        if self.with(|s| s.events.iter().any(|e| pred(&e.kind))) {
+            return Ok(());
+        }
+        self.check_alive(what)?;
+        r
+    }
+
+    /// Completes the greeting (per the settings' mode) and the mechanism handshake, within
+    /// `timeout`. NULL: send READY, wait for the implementation's READY. PLAIN: play the
+    /// client or the server side.
+    pub async fn handshake(&self, timeout: Duration) -> Result<(), PeerError> {
+        let deadline = Instant::now() + timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let mode = match self.settings.greeting {
+            GreetingMode::Manual => GreetingMode::Whole,
+            m => m,
+        };
+        self.send_greeting(mode, left()).await?;
+        let metadata = self
+            .settings
+            .metadata_bytes()
+            .map_err(PeerError::Settings)?;
+        let md = Metadata::load(&metadata, &Strictness::LENIENT)
+            .map_err(|e| PeerError::Settings(e.to_string()))?;
+        match self.settings.mechanism.as_str() {
+            "PLAIN" => self.plain_handshake(md, left()).await?,
+            _ => {
+                if self.settings.send_ready {
+                    let ready = Command::Ready(Ready { metadata: md }).to_vec();
+                    self.write(&ready, left()).await?;
+                }
+                self.await_event("the implementation's READY", left(), |k| {
+                    matches!(k, PeerEventKind::Ready { .. })
+                })
+                .await?;
+            }
+        }
+        self.shared.lock().handshake_done = true;
+        self.shared.changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn plain_handshake(&self, md: Metadata<'_>, timeout: Duration) -> Result<(), PeerError> {
+        let deadline = Instant::now() + timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let creds = self.settings.plain.clone().unwrap_or_default();
+        if self.settings.is_server(self.listening) {
+            self.await_event(
+                "PLAIN HELLO",
+                left(),
+                |k| matches!(k, PeerEventKind::Handshake { name, .. } if name == "HELLO"),
+            )
+            .await?;
+            let hello = self.with(|s| {
+                s.events.iter().find_map(|e| match &e.kind {
+                    PeerEventKind::Handshake { name, body } if name == "HELLO" => {
+                        hex::decode(body).ok()
+                    }
+                    _ => None,
+                })
+            });
+            let accepted = hello.as_deref().and_then(|body| {
+                match Command::load(body, zmtp_codec::MechanismKind::Plain, &Strictness::LENIENT) {
+                    Ok(Command::PlainHello(h)) => Some(
+                        h.username == creds.username.as_bytes()
+                            && h.password == creds.password.as_bytes(),
+                    ),
+                    _ => None,
+                }
+            });
+            if accepted != Some(true) {
+                let error = Command::Error(zmtp_codec::command::ErrorCommand { reason: b"400" });
+                self.write(&error.to_vec(), left()).await?;
+                return Err(PeerError::CredentialsRejected);
+            }
+            let welcome = Command::PlainWelcome(PlainWelcome).to_vec();
+            self.write(&welcome, left()).await?;
+            self.await_event("PLAIN INITIATE", left(), |k| {
+                matches!(k, PeerEventKind::Ready { .. })
+            })
+            .await?;
+            let ready = Command::Ready(Ready { metadata: md }).to_vec();
+            self.write(&ready, left()).await
+        } else {
+            self.await_event("the implementation's greeting", left(), |k| {
+                matches!(k, PeerEventKind::Greeting { .. })
+            })
+            .await?;
+            let hello = Command::PlainHello(PlainHello {
+                username: creds.username.as_bytes(),
+                password: creds.password.as_bytes(),
+            })
+            .to_vec();
+            self.write(&hello, left()).await?;
+            self.await_event(
+                "PLAIN WELCOME",
+                left(),
+                |k| matches!(k, PeerEventKind::Handshake { name, .. } if name == "WELCOME"),
+            )
+            .await?;
+            let initiate = Command::PlainInitiate(PlainInitiate { metadata: md }).to_vec();
+            self.write(&initiate, left()).await?;
+            self.await_event("PLAIN READY", left(), |k| {
+                matches!(k, PeerEventKind::Ready { .. })
+            })
+            .await
+        }
+    }
+
+    /// Sends one message (frames in one write).
+    pub async fn send_message(
+        &self,
+        parts: &[Vec<u8>],
+        timeout: Duration,
+    ) -> Result<(), PeerError> {
+        let mut wire = Vec::new();
+        let last = parts.len().saturating_sub(1);
+        for (i, p) in parts.iter().enumerate() {
+            zmtp_codec::Frame::message(p, i < last).encode(&mut wire);
+        }
+        self.write(&wire, timeout).await
+    }
+
+    /// Sends a subscription (or cancellation) in `form`, or in the form the implementation's
+    /// announced version calls for (SUBW-05).
+    pub async fn send_subscription(
+        &self,
+        subscribe: bool,
+        topic: &[u8],
+        form: Option<SubscriptionForm>,
+        timeout: Duration,
+    ) -> Result<(), PeerError> {
+        let action = if subscribe {
+            SubscriptionAction::Subscribe
+        } else {
+            SubscriptionAction::Cancel
+        };
+        let form = form.unwrap_or_else(|| {
+            let v = self.with(|s| s.peer_version).unwrap_or(Version::V3_1);
+            // Our own version matters too: a 3.0 peer sends 3.0 messages.
+            if v.has_subscription_commands() && self.settings.version().has_subscription_commands()
+            {
+                SubscriptionForm::Command
+            } else {
+                SubscriptionForm::Message
+            }
+        });
+        let sub = Subscription {
+            action,
+            form,
+            topic,
+        };
+        self.write(&sub.to_vec(), timeout).await
+    }
+
+    /// Sends a PING.
+    pub async fn ping(&self, ttl: u16, context: &[u8], timeout: Duration) -> Result<(), PeerError> {
+        self.write(&Command::Ping(Ping { ttl, context }).to_vec(), timeout)
+            .await
+    }
+
+    /// Stops reading: the implementation's writes fill the TCP window.
+    pub fn stop_reading(&self) {
+        self.shared.lock().reading = false;
+        self.shared.changed.notify_waiters();
+    }
+
+    /// Resumes reading.
+    pub fn resume_reading(&self) {
+        self.shared.lock().reading = true;
+        self.shared.changed.notify_waiters();
+    }
+
+    /// Closes our side: FIN (keep reading until the other side closes) or RST.
+    pub async fn close(&self, how: CloseHow) {
+        let mut w = self.writer.lock().await;
+        match how {
+            CloseHow::Fin => {
+                if let Some(w) = w.as_mut() {
+                    let _ = w.shutdown().await;
+                }
+            }
+            CloseHow::Rst => {
+                if let Some(w) = w.as_ref() {
+                    let _ = w.as_ref().set_zero_linger();
+                }
+                let reader = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(h) = reader {
+                    h.abort();
+                    let _ = h.await;
+                }
+                *w = None; // both halves gone: the socket closes with RST
+            }
+        }
+        drop(w);
+        self.shared.push(
+            self.clock.now_us(),
+            PeerEventKind::Closed {
+                how: CloseKind::Local(how),
+            },
+        );
+    }
+
+    /// Whether the connection has ended (either side).
+    pub fn is_closed(&self) -> bool {
+        self.with(|s| s.closed.is_some())
+    }
+}
+
+async fn write_recorded(
+    writer: &Writer,
+    shared: &Shared,
+    clock: &Clock,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<(), PeerError> {
+    let deadline = Instant::now() + timeout;
+    let mut guard = tokio::time::timeout_at(deadline, writer.lock())
+        .await
+        .map_err(|_| PeerError::Timeout {
+            what: "the connection's writer".into(),
+            waited_ms: timeout.as_millis() as u64,
+        })?;
+    let Some(w) = guard.as_mut() else {
+        return Err(PeerError::Closed {
+            how: CloseKind::Local(CloseHow::Rst),
+            what: "writing".into(),
+        });
+    };
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let n = match tokio::time::timeout_at(deadline, w.write(rest)).await {
+            Err(_) => {
+                return Err(PeerError::Timeout {
+                    what: format!(
+                        "the implementation to take {} more octet(s) (it is not reading)",
+                        rest.len()
+                    ),
+                    waited_ms: timeout.as_millis() as u64,
+                });
+            }
+            Ok(Err(source)) => {
+                return Err(PeerError::Io {
+                    context: "write".into(),
+                    source,
+                });
+            }
+            Ok(Ok(0)) => {
+                return Err(PeerError::Closed {
+                    how: CloseKind::Eof,
+                    what: "writing".into(),
+                });
+            }
+            Ok(Ok(n)) => n,
+        };
+        shared
+            .lock()
+            .transcript
+            .record(clock.now_us(), Direction::Out, &rest[..n]);
+        rest = &rest[n..];
+    }
+    Ok(())
+}
+
+struct ReadCtx {
+    shared: Arc<Shared>,
+    read: OwnedReadHalf,
+    session: InboundSession,
+    clock: Clock,
+    writer: Writer,
+    auto_pong: bool,
+    publisher: bool,
+}
+
+async fn read_loop(mut ctx: ReadCtx) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut interpreting = true;
+    loop {
+        // Paused: wait to be told to read again.
+        loop {
+            let notified = ctx.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if ctx.shared.lock().reading {
+                break;
+            }
+            notified.await;
+        }
+        let n = match ctx.read.read(&mut buf).await {
+            Ok(0) => {
+                ctx.shared.push(
+                    ctx.clock.now_us(),
+                    PeerEventKind::Closed {
+                        how: CloseKind::Eof,
+                    },
+                );
+                return;
+            }
+            Ok(n) => n,
+            Err(e) => {
+                let how = if e.kind() == std::io::ErrorKind::ConnectionReset {
+                    CloseKind::Reset
+                } else {
+                    CloseKind::Error(e.to_string())
+                };
+                ctx.shared
+                    .push(ctx.clock.now_us(), PeerEventKind::Closed { how });
+                return;
+            }
+        };
+        let t = ctx.clock.now_us();
+        let chunk = &buf[..n];
+        ctx.shared.lock().transcript.record(t, Direction::In, chunk);
+        if !interpreting {
+            ctx.shared.changed.notify_waiters();
+            continue;
+        }
+        ctx.session.feed(chunk);
+        loop {
+            match ctx.session.poll() {
+                Ok(None) => break,
+                Ok(Some(event)) => {
+                    if let Some(pong) = interpret(&ctx, t, event) {
+                        if ctx.auto_pong {
+                            let w = ctx.writer.clone();
+                            let shared = ctx.shared.clone();
+                            let clock = ctx.clock;
+                            // Answer without blocking the reader behind a slow writer.
+                            tokio::spawn(async move {
+                                let _ = write_recorded(
+                                    &w,
+                                    &shared,
+                                    &clock,
+                                    &pong,
+                                    Duration::from_secs(5),
+                                )
+                                .await;
+                            });
+                        }
+                    }
+                }
+                Err(StreamError { offset, error }) => {
+                    interpreting = false;
+                    ctx.shared.push(
+                        t,
+                        PeerEventKind::Violation {
+                            offset,
+                            kind: error.kind().to_string(),
+                            requirement: error.requirement().to_string(),
+                            message: error.to_string(),
+                        },
+                    );
+                    break;
+                }
+            }
+        }
+        ctx.shared.changed.notify_waiters();
+    }
+}
+
+/// Records one session event; returns a PONG to send if it was a PING.
+fn interpret(ctx: &ReadCtx, t: u64, event: Event) -> Option<Vec<u8>> {
+    let strictness = Strictness::LENIENT;
+    let kind = match event {
+        Event::Greeting(raw) => {
+            let g = Greeting::load_exact(&raw[..], &strictness).ok()?;
+            ctx.shared.lock().peer_version = Some(g.version);
+            PeerEventKind::Greeting {
+                version: [g.version.major, g.version.minor],
+                mechanism: zmtp_codec::text::escape(g.mechanism.name()),
+                as_server: g.as_server,
+                hex: hex::encode(&raw[..]),
+            }
+        }
+        Event::Handshake(c) => PeerEventKind::Handshake {
+            name: zmtp_codec::text::escape(c.name()),
+            body: hex::encode(&c.body),
+        },
+        Event::Ready(c) => {
+            let properties = match c.command() {
+                Ok(Command::Ready(r)) => r
+                    .metadata
+                    .iter()
+                    .map(|p| text_pair(p.name, p.value))
+                    .collect(),
+                Ok(Command::PlainInitiate(i)) => i
+                    .metadata
+                    .iter()
+                    .map(|p| text_pair(p.name, p.value))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            PeerEventKind::Ready { properties }
+        }
+        Event::Error(c) => {
+            let reason = match c.command() {
+                Ok(Command::Error(e)) => zmtp_codec::text::escape(e.reason),
+                _ => String::new(),
+            };
+            PeerEventKind::Error { reason }
+        }
+        Event::Command(c) => match c.command() {
+            Ok(Command::Ping(p)) => {
+                let pong = Command::Pong(Pong {
+                    context: p.pong().context,
+                })
+                .to_vec();
+                ctx.shared.push(
+                    t,
+                    PeerEventKind::Command {
+                        name: "PING".into(),
+                        body: hex::encode(&c.body),
+                    },
+                );
+                return Some(pong);
+            }
+            Ok(Command::Subscribe(s)) => PeerEventKind::Subscription {
+                subscribe: true,
+                topic: hex::encode(s.topic),
+                form: "command".into(),
+            },
+            Ok(Command::Cancel(s)) => PeerEventKind::Subscription {
+                subscribe: false,
+                topic: hex::encode(s.topic),
+                form: "command".into(),
+            },
+            _ => PeerEventKind::Command {
+                name: zmtp_codec::text::escape(c.name()),
+                body: hex::encode(&c.body),
+            },
+        },
+        Event::Message(parts) => {
+            if ctx.publisher && parts.len() == 1 {
+                if let Some((&first, topic)) = parts.first().and_then(|p| p.split_first()) {
+                    if first <= 1 {
+                        ctx.shared.push(
+                            t,
+                            PeerEventKind::Subscription {
+                                subscribe: first == 1,
+                                topic: hex::encode(topic),
+                                form: "message".into(),
+                            },
+                        );
+                        return None;
+                    }
+                }
+            }
+            PeerEventKind::Message { parts }
+        }
+    };
+    ctx.shared.push(t, kind);
+    None
+}
