@@ -29,20 +29,16 @@ OPS = ["hello", "socket", "setsockopt", "getsockopt", "bind", "connect", "discon
 SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
                 "XPUB", "XSUB", "STREAM"]
 # option name -> kind: "int", "bool" or "hex" (binary values travel as hex strings)
-OPTIONS = {
-    "sndhwm": "int", "rcvhwm": "int", "linger": "int", "subscribe": "hex",
-    "unsubscribe": "hex", "routing_id": "hex", "immediate": "bool", "reconnect_ivl": "int",
-    "reconnect_ivl_max": "int", "connect_timeout": "int", "heartbeat_ivl": "int",
-    "heartbeat_ttl": "int", "heartbeat_timeout": "int", "handshake_ivl": "int",
-    "maxmsgsize": "int", "sndtimeo": "int", "rcvtimeo": "int", "sndbuf": "int",
-    "rcvbuf": "int", "backlog": "int", "req_relaxed": "bool", "req_correlate": "bool",
-    "router_mandatory": "bool", "router_handover": "bool", "xpub_nodrop": "bool",
-    "xpub_verbose": "bool", "xpub_verboser": "bool", "xpub_manual": "bool",
-    "invert_matching": "bool", "probe_router": "bool", "conflate": "bool", "ipv6": "bool",
-    "tcp_keepalive": "int", "tcp_keepalive_idle": "int", "tcp_keepalive_cnt": "int",
-    "tcp_keepalive_intvl": "int", "plain_server": "bool", "plain_username": "hex",
-    "plain_password": "hex", "zap_domain": "hex",
-}
+OPTIONS = dict([(n, "int") for n in (
+    "sndhwm rcvhwm linger reconnect_ivl reconnect_ivl_max connect_timeout heartbeat_ivl "
+    "heartbeat_ttl heartbeat_timeout handshake_ivl maxmsgsize sndtimeo rcvtimeo sndbuf rcvbuf "
+    "backlog tcp_keepalive tcp_keepalive_idle tcp_keepalive_cnt tcp_keepalive_intvl").split()]
+    + [(n, "bool") for n in (
+        "immediate req_relaxed req_correlate router_mandatory router_handover xpub_nodrop "
+        "xpub_verbose xpub_verboser xpub_manual invert_matching probe_router conflate ipv6 "
+        "plain_server").split()]
+    + [(n, "hex") for n in (
+        "subscribe unsubscribe routing_id plain_username plain_password zap_domain").split()])
 EVENT_NAMES = {getattr(zmq, "EVENT_" + n.upper()): n for n in [
     "connected", "connect_delayed", "connect_retried", "listening", "bind_failed",
     "accepted", "accept_failed", "closed", "close_failed", "disconnected", "monitor_stopped",
@@ -166,8 +162,8 @@ class Failure(Exception):
         self.code = code
 
 
-def zerr(e):
-    return Failure(ERRNO_NAMES.get(e.errno, "E%d" % (e.errno or 0)), str(e))
+def errno_name(e):
+    return ERRNO_NAMES.get(e.errno, "E%d" % (e.errno or 0))
 
 
 class Driver:
@@ -222,8 +218,6 @@ class Driver:
             except zmq.Again:
                 if dontwait or not self.wait(sock, zmq.POLLOUT, deadline):
                     return False
-            except zmq.ZMQError as e:
-                raise zerr(e)
 
     def recv_parts(self, sock, deadline):
         while True:
@@ -232,8 +226,6 @@ class Driver:
             except zmq.Again:
                 if not self.wait(sock, zmq.POLLIN, deadline):
                     return None
-            except zmq.ZMQError as e:
-                raise zerr(e)
 
     def op_hello(self, req):
         mechs = ["NULL", "PLAIN"] + (["CURVE"] if zmq.has("curve") else [])
@@ -274,27 +266,18 @@ class Driver:
             v = int(v)
         elif kind != "int" or not isinstance(v, int) or isinstance(v, bool):
             raise Failure("EINVAL", "bad value for %s: %r" % (name, v))
-        try:
-            s["sock"].setsockopt(num, v)
-        except zmq.ZMQError as e:
-            raise zerr(e)
+        s["sock"].setsockopt(num, v)
         return {}
 
     def op_getsockopt(self, req):
         s = self.sock(req)
         name, kind, num = self.option(req)
-        try:
-            v = s["sock"].getsockopt(num)
-        except zmq.ZMQError as e:
-            raise zerr(e)
+        v = s["sock"].getsockopt(num)
         return {"value": v.hex() if kind == "hex" else bool(v) if kind == "bool" else v}
 
     def endpoint_op(self, req, name):
         s = self.sock(req)["sock"]
-        try:
-            getattr(s, name)(req["endpoint"])
-        except zmq.ZMQError as e:
-            raise zerr(e)
+        getattr(s, name)(req["endpoint"])
         if name == "bind":
             return {"endpoint": s.getsockopt(zmq.LAST_ENDPOINT).decode()}
         return {}
@@ -334,9 +317,9 @@ class Driver:
             t = time.monotonic()
             try:
                 ok = self.send_parts(s, parts, dontwait, deadline)
-            except Failure as e:
+            except zmq.ZMQError as e:
                 r["errors"] += 1
-                r["first_error"] = {"seq": seq, "code": e.code, "message": str(e)}
+                r["first_error"] = {"seq": seq, "code": errno_name(e), "message": str(e)}
                 r["stopped"] = "error"
                 break
             finally:
@@ -372,23 +355,15 @@ class Driver:
         max_messages = req.get("max_messages", float("inf"))
         acc = Drain(req.get("strip_prefix", 0), req.get("other_limit", 16))
         while True:
-            now = time.monotonic()
-            if acc.messages >= max_messages:
-                stopped = "max_messages"
+            now, until = time.monotonic(), min(deadline, last + quiet)
+            stopped = ("interrupted" if self.stop else "max_messages" if acc.messages >= max_messages
+                       else "timeout" if now >= deadline else "quiet" if now >= until else None)
+            if stopped:
                 break
-            if now >= deadline:
-                stopped = "timeout"
-                break
-            if now >= min(deadline, last + quiet):
-                stopped = "quiet"
-                break
-            parts = self.recv_parts(s, min(deadline, last + quiet))
+            parts = self.recv_parts(s, until)
             if parts is not None:
                 acc.push(parts)
                 last = time.monotonic()
-            elif self.stop:
-                stopped = "timeout"
-                break
         rep = acc.report(stopped, int((time.monotonic() - start) * 1e6))
         return ("ok" if acc.messages else "timeout", rep)
 
@@ -437,7 +412,7 @@ class Driver:
         except Failure as e:
             result, fields = "error", {"code": e.code, "message": str(e)}
         except zmq.ZMQError as e:
-            result, fields = "error", {"code": zerr(e).code, "message": str(e)}
+            result, fields = "error", {"code": errno_name(e), "message": str(e)}
         except (KeyError, ValueError, TypeError) as e:
             result, fields = "error", {"code": "EINVAL", "message": "bad request: %r" % (e,)}
         return dict(fields, id=rid, result=result), False

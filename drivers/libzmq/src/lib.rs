@@ -663,6 +663,9 @@ impl Driver {
             if acc.messages() >= a.max_messages {
                 break "max_messages";
             }
+            if self.stop.load(Ordering::SeqCst) {
+                break "interrupted";
+            }
             let now = Instant::now();
             if now >= deadline {
                 break "timeout";
@@ -676,11 +679,7 @@ impl Driver {
                     acc.push(&parts);
                     last = Instant::now();
                 }
-                Ok(None) => {
-                    if self.stop.load(Ordering::SeqCst) {
-                        break "timeout";
-                    }
-                }
+                Ok(None) => {}
                 Err(e) => return err_reply(id, e),
             }
         };

@@ -45,7 +45,7 @@ pub struct BurstSummary {
 pub struct DrainReport {
     /// Number of messages received.
     pub messages: u64,
-    /// Why the drain stopped: `max_messages`, `quiet` or `timeout`.
+    /// Why the drain stopped: `max_messages`, `quiet`, `timeout` or `interrupted` (signal).
     pub stopped: String,
     /// Microseconds from the start of the drain to its end.
     pub elapsed_us: u64,

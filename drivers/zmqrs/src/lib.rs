@@ -756,6 +756,9 @@ impl Driver {
             if acc.messages() >= a.max_messages {
                 break "max_messages";
             }
+            if self.stop.load(Ordering::SeqCst) {
+                break "interrupted";
+            }
             let now = Instant::now();
             if now >= deadline {
                 break "timeout";
@@ -769,11 +772,7 @@ impl Driver {
                     acc.push(&parts);
                     last = Instant::now();
                 }
-                Ok(None) => {
-                    if self.stop.load(Ordering::SeqCst) {
-                        break "timeout";
-                    }
-                }
+                Ok(None) => {}
                 Err(mut r) => {
                     r.id = id;
                     return r;
