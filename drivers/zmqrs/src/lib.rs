@@ -13,7 +13,8 @@
 //! - Socket options are fixed when the socket is built, so the driver builds it lazily, at the
 //!   first op that needs it; `routing_id` and `connect_timeout` must come before that.
 //! - There is no DONTWAIT: the driver polls the send future once and reports `would_block` if
-//!   it is not complete (the message is then not sent).
+//!   it is not complete. The future is not cancel-safe: a message reported `would_block` (or a
+//!   blocking send reported `timeout`) may still be delivered.
 //! - No PAIR/STREAM sockets, no HWM, LINGER, heartbeat or other options: all `unsupported`.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -316,6 +317,8 @@ impl Driver {
             notes: vec![
                 "connect replies at once with pending=true; zmq.rs completes TCP connect and handshake in a background task, and later ops on the socket wait for it within their deadline".into(),
                 "no DONTWAIT in zmq.rs: the send future is polled once and would_block reported if it is not complete".into(),
+                "a send answered would_block or timeout may still be delivered: zmq.rs's send future is not cancel-safe (the message can already sit in the peer's write buffer when the driver drops the future)".into(),
+                "no HWM: a PUB with a slow subscriber buffers without bound instead of dropping".into(),
                 "a send with no connected peer fails at once (error ENOTCONN) instead of blocking or queueing".into(),
                 "options are fixed at socket construction: routing_id and connect_timeout must be set before the first bind/connect/send/recv".into(),
                 "subscriptions must be UTF-8 (the zmq.rs API takes &str)".into(),
