@@ -91,8 +91,10 @@ impl Decoder {
                 self.offset = self.offset.saturating_add(used as u64);
                 self.state = match item {
                     Item::Greeting(_) => State::Frames { in_message: false },
+                    // A command between the frames of a message does not end the message.
+                    Item::Frame(f) if f.is_command() => self.state,
                     Item::Frame(f) => State::Frames {
-                        in_message: !f.is_command() && f.more(),
+                        in_message: f.more(),
                     },
                 };
                 Ok(Status::Done(item, used))

@@ -930,23 +930,18 @@ async fn read_loop(mut ctx: ReadCtx) {
             match ctx.session.poll() {
                 Ok(None) => break,
                 Ok(Some(event)) => {
-                    if let Some(pong) = interpret(&ctx, t, event) {
-                        if ctx.auto_pong {
-                            let w = ctx.writer.clone();
-                            let shared = ctx.shared.clone();
-                            let clock = ctx.clock;
-                            // Answer without blocking the reader behind a slow writer.
-                            tokio::spawn(async move {
-                                let _ = write_recorded(
-                                    &w,
-                                    &shared,
-                                    &clock,
-                                    &pong,
-                                    Duration::from_secs(5),
-                                )
-                                .await;
-                            });
-                        }
+                    if let Some(pong) = interpret(&ctx, t, event)
+                        && ctx.auto_pong
+                    {
+                        let w = ctx.writer.clone();
+                        let shared = ctx.shared.clone();
+                        let clock = ctx.clock;
+                        // Answer without blocking the reader behind a slow writer.
+                        tokio::spawn(async move {
+                            let _ =
+                                write_recorded(&w, &shared, &clock, &pong, Duration::from_secs(5))
+                                    .await;
+                        });
                     }
                 }
                 Err(StreamError { offset, error }) => {
@@ -1040,20 +1035,20 @@ fn interpret(ctx: &ReadCtx, t: u64, event: Event) -> Option<Vec<u8>> {
             },
         },
         Event::Message(parts) => {
-            if ctx.publisher && parts.len() == 1 {
-                if let Some((&first, topic)) = parts.first().and_then(|p| p.split_first()) {
-                    if first <= 1 {
-                        ctx.shared.push(
-                            t,
-                            PeerEventKind::Subscription {
-                                subscribe: first == 1,
-                                topic: hex::encode(topic),
-                                form: "message".into(),
-                            },
-                        );
-                        return None;
-                    }
-                }
+            if ctx.publisher
+                && parts.len() == 1
+                && let Some((&first, topic)) = parts.first().and_then(|p| p.split_first())
+                && first <= 1
+            {
+                ctx.shared.push(
+                    t,
+                    PeerEventKind::Subscription {
+                        subscribe: first == 1,
+                        topic: hex::encode(topic),
+                        form: "message".into(),
+                    },
+                );
+                return None;
             }
             PeerEventKind::Message { parts }
         }
