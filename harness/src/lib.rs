@@ -1,8 +1,15 @@
 //! The ZMTP conformance harness: drives implementations under test through driver processes,
 //! plays the raw ZMTP peer itself, and judges what it sees against `spec/`.
 
+pub mod baseline;
 pub mod dissect;
 pub mod driver;
+pub mod engine;
+pub mod explain;
 pub mod peer;
 pub mod registry;
+pub mod report;
+pub mod run;
+pub mod scenario;
 pub mod vectors;
+pub mod verdict;

@@ -1,10 +1,22 @@
 //! `zmtp-harness`: the command-line front end.
+//!
+//! Exit status of `run`: 0 when every result matches expectations (the baseline, or PASS/INFO/
+//! WARN/UNSUPPORTED without one), 1 on a conformance deviation (a FAIL, a baseline mismatch,
+//! or a verdict that flips between repetitions), 2 on a harness or driver error.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use zmtp_harness::baseline::{Baseline, Deviation};
 use zmtp_harness::dissect::{self, Options, Start};
+use zmtp_harness::driver::registry as drivers;
+use zmtp_harness::registry::Registry;
+use zmtp_harness::report::{self, BaselineReport};
+use zmtp_harness::run::{self, RunOptions};
+use zmtp_harness::scenario::{self, LoadedCase};
+use zmtp_harness::verdict::Verdict;
 
 #[derive(Parser)]
 #[command(name = "zmtp-harness", version, about = "ZMTP 3.x conformance harness")]
@@ -15,6 +27,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run scenarios against an implementation and judge it.
+    Run(RunArgs),
+    /// List the scenario cases.
+    List(ListArgs),
+    /// Show a case: its requirements, steps and every allowed outcome.
+    Explain(ExplainArgs),
+    /// Show which drivers are available here.
+    Drivers,
     /// Decode ZMTP octets: greeting, frames and commands, or the first rule they break.
     Decode(DecodeArgs),
     /// Run a built-in driver (used by the harness itself to start `libzmq` and `zmqrs`).
@@ -23,6 +43,84 @@ enum Command {
         /// Which built-in driver.
         name: String,
     },
+}
+
+#[derive(Args, Clone)]
+struct ScenarioSource {
+    /// Also load scenario files from this file or directory (repeatable).
+    #[arg(long = "scenarios", value_name = "PATH")]
+    scenarios: Vec<PathBuf>,
+    /// Use only the files given with --scenarios, not the built-in ones.
+    #[arg(long)]
+    only_scenarios: bool,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Implementation under test: libzmq, zmqrs, pyzmq, or a driver command line.
+    #[arg(long, default_value = "libzmq")]
+    iut: String,
+    /// Implementation for the second process of pair scenarios (default: same as --iut).
+    #[arg(long)]
+    iut2: Option<String>,
+    /// Run only cases matching this glob (a family name selects the family); repeatable.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// Skip cases matching this glob; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Run only cases with this tag (seed, wire, ...); repeatable.
+    #[arg(long)]
+    tag: Vec<String>,
+    #[command(flatten)]
+    source: ScenarioSource,
+    /// Write the full report as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Stretch every wait and upper time bound by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    timeout_scale: f64,
+    /// Compare with this baseline (default: baselines/<iut>.toml for a named driver).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Do not compare with any baseline.
+    #[arg(long, conflicts_with = "baseline")]
+    no_baseline: bool,
+    /// Rewrite the baseline from this run.
+    #[arg(long)]
+    update_baseline: bool,
+    /// Keep transcripts of passing cases in the JSON report too.
+    #[arg(long)]
+    keep_transcripts: bool,
+    /// Run the selection N times; a verdict that differs between runs is a deviation.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Do not print the details (transcripts) of failing cases.
+    #[arg(long)]
+    brief: bool,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    #[command(flatten)]
+    source: ScenarioSource,
+    /// Only cases matching this glob.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// The case id.
+    case: String,
+    #[command(flatten)]
+    source: ScenarioSource,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -75,6 +173,195 @@ struct DecodeArgs {
     /// Reject frames larger than this many octets.
     #[arg(long)]
     max_frame_size: Option<u64>,
+}
+
+fn registry() -> Result<Arc<Registry>, String> {
+    Registry::bundled()
+        .map(Arc::new)
+        .map_err(|e| format!("requirement registry: {e}"))
+}
+
+fn load_cases(source: &ScenarioSource, registry: &Registry) -> Result<Vec<LoadedCase>, String> {
+    let mut cases = if source.only_scenarios {
+        Vec::new()
+    } else {
+        scenario::builtin(registry).map_err(|e| e.to_string())?
+    };
+    for p in &source.scenarios {
+        cases.extend(scenario::load_path(p, registry).map_err(|e| e.to_string())?);
+    }
+    Ok(cases)
+}
+
+fn write_file(path: &PathBuf, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+async fn run_command(args: RunArgs) -> Result<ExitCode, String> {
+    let registry = registry()?;
+    let all = load_cases(&args.source, &registry)?;
+    let selected =
+        run::select(&all, &args.cases, &args.exclude, &args.tag).map_err(|e| e.to_string())?;
+    if selected.is_empty() {
+        return Err("no case matches the selection".into());
+    }
+    let options = RunOptions {
+        iut: args.iut.clone(),
+        iut2: args.iut2.clone(),
+        cases: args.cases.clone(),
+        exclude: args.exclude.clone(),
+        tags: args.tag.clone(),
+        timeout_scale: args.timeout_scale,
+        keep_transcripts: args.keep_transcripts,
+        repeat: args.repeat,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let outcome = run::run(&options, registry, &selected)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut report = outcome.report;
+    let baseline_path = match (&args.baseline, args.no_baseline) {
+        (_, true) => None,
+        (Some(p), _) => Some(p.clone()),
+        (None, false) if drivers::KNOWN_DRIVERS.contains(&args.iut.as_str()) => {
+            let name = match &args.iut2 {
+                Some(other) if other != &args.iut => format!("{}+{other}", args.iut),
+                _ => args.iut.clone(),
+            };
+            Some(
+                drivers::repo_root()
+                    .join("baselines")
+                    .join(format!("{name}.toml")),
+            )
+        }
+        _ => None,
+    };
+    let mut deviations: Vec<Deviation> = Vec::new();
+    if let Some(path) = &baseline_path {
+        let baseline = Baseline::load(path).map_err(|e| e.to_string())?;
+        if args.update_baseline {
+            let updated = baseline.updated(&args.iut, &report.results);
+            updated.save(path).map_err(|e| e.to_string())?;
+            eprintln!(
+                "baseline {} rewritten: {} entries",
+                path.display(),
+                updated.cases.len()
+            );
+        } else {
+            deviations = baseline.compare(&report.results);
+        }
+        report.baseline = Some(BaselineReport {
+            path: path.display().to_string(),
+            listed: baseline.cases.len(),
+            deviations: deviations.clone(),
+        });
+    }
+    print!("{}", report::render_text(&report, !args.brief));
+    if !outcome.flips.is_empty() {
+        println!("\nVerdicts that differed between the {} runs:", args.repeat);
+        for (id, vs) in &outcome.flips {
+            let vs: Vec<&str> = vs.iter().map(|v| v.as_str()).collect();
+            println!("  {id}: {}", vs.join(" "));
+        }
+    }
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        write_file(path, &text)?;
+    }
+    if let Some(path) = &args.junit {
+        write_file(path, &report::junit(&report))?;
+    }
+    let any = |v: Verdict| report.results.iter().any(|r| r.verdict == v);
+    Ok(if any(Verdict::Error) {
+        ExitCode::from(2)
+    } else if !outcome.flips.is_empty()
+        || (baseline_path.is_some() && !args.update_baseline && !deviations.is_empty())
+        || (baseline_path.is_none() && any(Verdict::Fail))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn list_command(args: ListArgs) -> Result<ExitCode, String> {
+    let registry = registry()?;
+    let all = load_cases(&args.source, &registry)?;
+    let cases = run::select(&all, &args.cases, &[], &[]).map_err(|e| e.to_string())?;
+    if args.json {
+        let rows: Vec<serde_json::Value> = cases
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.case.id, "title": c.case.title, "family": c.family,
+                    "requirements": scenario::cited_requirements(&c.case),
+                    "tags": c.case.tags, "source": c.source,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
+        );
+    } else {
+        let mut family = String::new();
+        for c in &cases {
+            if c.family != family {
+                family = c.family.clone();
+                println!("\n{family}");
+            }
+            println!(
+                "  {:<48} {}  [{}]",
+                c.case.id,
+                c.case.title,
+                c.case.requirements.join(" ")
+            );
+        }
+        println!("\n{} case(s)", cases.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
+    let registry = registry()?;
+    let all = load_cases(&args.source, &registry)?;
+    let lc = all
+        .iter()
+        .find(|c| c.case.id == args.case)
+        .ok_or_else(|| format!("no case {}", args.case))?;
+    print!("{}", zmtp_harness::explain::explain(lc, &registry));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn drivers_command() -> Result<ExitCode, String> {
+    for name in drivers::KNOWN_DRIVERS {
+        let line = match drivers::resolve(name) {
+            Err(e) => format!("unavailable: {e}"),
+            Ok(cmd) => match tokio::time::timeout(
+                std::time::Duration::from_secs(20),
+                run::contract_check(&cmd),
+            )
+            .await
+            {
+                Ok(Ok(h)) => format!(
+                    "ok: {} {} via {} · {} socket types · {} options · mechanisms {}",
+                    h.library,
+                    h.library_version,
+                    cmd.display(),
+                    h.socket_types.len(),
+                    h.options.len(),
+                    h.mechanisms.join(",")
+                ),
+                Ok(Err(e)) => format!("unavailable: {e}"),
+                Err(_) => "unavailable: no answer within 20 s".to_string(),
+            },
+        };
+        println!("{name:<8} {line}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn decode(args: DecodeArgs) -> ExitCode {
@@ -144,8 +431,44 @@ fn read_input(args: &DecodeArgs) -> Result<Vec<u8>, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Decode(args) => decode(args),
-        Command::Driver { name } => zmtp_harness::driver::run_builtin(&name),
+    if let Command::Driver { name } = &cli.command {
+        return zmtp_harness::driver::run_builtin(name);
+    }
+    if let Command::Decode(args) = cli.command {
+        return decode(args);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ZMTP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => run_command(args).await,
+            Command::List(args) => list_command(args),
+            Command::Explain(args) => explain_command(args),
+            Command::Drivers => drivers_command().await,
+            Command::Decode(_) | Command::Driver { .. } => Ok(ExitCode::SUCCESS),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -835,4 +835,87 @@ impl DriverProcess {
     pub fn exit_status(&self) -> Option<ExitStatus> {
         self.status
     }
+
+    /// Sends the `exit` request and closes stdin without waiting for the process to end
+    /// (use [`Self::wait_exit`]); a scenario can then watch the shutdown from the wire.
+    pub async fn request_exit(&mut self) -> Result<(), DriverError> {
+        let r = self.request(&Request::Exit, self.slack).await?;
+        self.require_ok("exit", r)?;
+        self.stdin = None;
+        Ok(())
+    }
+
+    /// Sends SIGTERM without waiting (use [`Self::wait_exit`]).
+    pub fn signal_term(&mut self) {
+        if self.status.is_some() {
+            return;
+        }
+        if let Some(pid) = self.pid {
+            self.note(Direction::Note, "SIGTERM");
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        }
+    }
+
+    /// Waits up to `timeout` for the process to end; `Ok(None)` if it is still running (it is
+    /// left running: the caller decides whether to kill it).
+    pub async fn wait_exit(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<ExitStatus>, DriverError> {
+        if let Some(st) = self.status {
+            return Ok(Some(st));
+        }
+        match tokio::time::timeout(timeout, self.child.wait()).await {
+            Ok(Ok(st)) => {
+                self.status = Some(st);
+                self.note(Direction::Note, &format!("exited: {st}"));
+                Ok(Some(st))
+            }
+            Ok(Err(source)) => Err(DriverError::Io {
+                label: self.label.clone(),
+                op: "wait".into(),
+                source,
+            }),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Whether the process is still running (reaps it if it has ended).
+    pub fn is_running(&mut self) -> bool {
+        if self.status.is_some() {
+            return false;
+        }
+        match self.child.try_wait() {
+            Ok(Some(st)) => {
+                self.status = Some(st);
+                self.note(Direction::Note, &format!("exited: {st}"));
+                false
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// The number of open file descriptors of the process (Linux `/proc/<pid>/fd`).
+    pub fn open_fds(&self) -> Option<usize> {
+        let pid = self.pid?;
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .ok()
+            .map(|d| d.count())
+    }
+
+    /// The request/reply transcript rendered as text, one line per entry.
+    pub fn render_transcript(&self) -> String {
+        let mut out = String::new();
+        for e in &self.transcript {
+            let arrow = match e.dir {
+                Direction::Request => "->",
+                Direction::Reply => "<-",
+                Direction::Note => "##",
+            };
+            out.push_str(&format!("{:>10.3} ms {arrow} {}\n", e.at_ms, e.line));
+        }
+        out
+    }
 }

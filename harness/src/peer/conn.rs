@@ -645,6 +645,10 @@ impl PeerConn {
                 .await?;
             }
         }
+        for topic in &self.settings.subscribe {
+            self.send_subscription(true, topic.as_bytes(), None, left())
+                .await?;
+        }
         self.shared.lock().handshake_done = true;
         self.shared.changed.notify_waiters();
         Ok(())

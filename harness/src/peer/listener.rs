@@ -18,7 +18,7 @@ pub struct PeerListener {
     name: String,
     addr: SocketAddr,
     accepted: Arc<(Mutex<Accepted>, Notify)>,
-    task: JoinHandle<()>,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for PeerListener {
@@ -32,7 +32,9 @@ impl std::fmt::Debug for PeerListener {
 
 impl Drop for PeerListener {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(t) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            t.abort();
+        }
     }
 }
 
@@ -104,8 +106,18 @@ impl PeerListener {
             name: name.to_string(),
             addr,
             accepted,
-            task,
+            task: Mutex::new(Some(task)),
         })
+    }
+
+    /// Stops accepting and closes the listening socket (accepted connections stay); the port
+    /// is free when this returns.
+    pub async fn stop(&self) {
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(t) = task {
+            t.abort();
+            let _ = t.await;
+        }
     }
 
     /// The bound address.

@@ -1,10 +1,10 @@
 //! What the raw peer announces and how it behaves.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use zmtp_codec::{Mechanism, Profile, Version, pad_mechanism};
 
 /// How the greeting is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum GreetingMode {
     /// All 64 octets in one write.
@@ -20,7 +20,7 @@ pub enum GreetingMode {
 }
 
 /// Credentials for the PLAIN mechanism.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PlainSettings {
     /// As client: the user name sent; as server: the only user accepted.
@@ -32,7 +32,7 @@ pub struct PlainSettings {
 }
 
 /// Everything the raw peer announces, and how it reads the other side.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PeerSettings {
     /// ZMTP version in the greeting, `[major, minor]`.
@@ -74,6 +74,12 @@ pub struct PeerSettings {
     /// For PLAIN/CURVE: act as the server of the security handshake (default: the side that
     /// listens).
     pub server: Option<bool>,
+    /// `peer.connect` only: greet and complete the handshake in the background right after the
+    /// TCP connection is up, so the next steps race with it (a real application's connect).
+    pub auto_handshake: bool,
+    /// Topics (text) to subscribe to as soon as the handshake completes, in the form the
+    /// implementation's version calls for.
+    pub subscribe: Vec<String>,
 }
 
 impl Default for PeerSettings {
@@ -98,6 +104,8 @@ impl Default for PeerSettings {
             sndbuf: None,
             plain: None,
             server: None,
+            auto_handshake: false,
+            subscribe: Vec::new(),
         }
     }
 }

@@ -1,0 +1,798 @@
+//! The assertion primitives (`check.*` steps), each implemented once.
+//!
+//! A check evaluates to [`Eval`]: whether it holds, what was expected and what was seen. The
+//! engine turns a check that does not hold into FAIL, WARN or INFO by the level of its
+//! requirement (MUST, SHOULD, MAY).
+
+use super::analysis::{self, Sent};
+use super::steps::{message_parts, unhex};
+use super::{Ctx, lookup};
+use crate::peer::{CloseKind, PeerEventKind};
+use crate::scenario::Step;
+use crate::verdict::{CheckResult, Measurement, Verdict};
+use serde_json::Value;
+use zmtp_driver_protocol::drain::{DrainAccumulator, DrainReport};
+use zmtp_driver_protocol::messages::BurstReport;
+
+/// The outcome of evaluating one check.
+pub(crate) struct Eval {
+    pub holds: bool,
+    pub expected: String,
+    pub actual: String,
+    /// A number the check measured on the way (reported as INFO).
+    pub measured: Option<Measurement>,
+}
+
+impl Eval {
+    fn new(holds: bool, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Eval {
+            holds,
+            expected: expected.into(),
+            actual: actual.into(),
+            measured: None,
+        }
+    }
+
+    fn from(result: Result<String, String>, expected: impl Into<String>) -> Self {
+        match result {
+            Ok(actual) => Eval::new(true, expected, actual),
+            Err(actual) => Eval::new(false, expected, actual),
+        }
+    }
+
+    /// The check could not be evaluated (missing data): it does not hold.
+    fn broken(why: impl Into<String>) -> Self {
+        Eval::new(false, "data to evaluate the check", why)
+    }
+}
+
+impl Ctx<'_> {
+    /// Evaluates a check step and records its result.
+    pub(crate) async fn run_check(&mut self, step: &Step) {
+        let meta = step.meta();
+        if let Step::Alive { on, .. } = step {
+            // Reap the process if it has ended, so the check sees its status.
+            if let Some(slot) = self.drivers.get_mut(on) {
+                slot.process.is_running();
+            }
+        }
+        if let Step::Measure { .. } = step {
+            self.measure(step);
+            return;
+        }
+        let (eval, outcome, verdict_override, req) = match step {
+            Step::OneOf { options, .. } => self.one_of(step, options),
+            _ => (
+                self.eval(step),
+                None,
+                None,
+                meta.requirement.map(str::to_string),
+            ),
+        };
+        if let Some(m) = &eval.measured {
+            self.measurements.push(m.clone());
+        }
+        let level = self.level_of(req.as_deref(), meta.level);
+        let verdict = match (verdict_override, eval.holds) {
+            (Some(v), _) => v,
+            (None, true) if level == "INFO" => Verdict::Info,
+            (None, true) => Verdict::Pass,
+            (None, false) => Verdict::for_level(&level),
+        };
+        self.checks.push(CheckResult {
+            step: self.step_index,
+            check: step.kind().to_string(),
+            label: meta.label.map(str::to_string),
+            requirement_text: self.requirement_text(req.as_deref()),
+            requirement: req,
+            level,
+            verdict,
+            expected: eval.expected,
+            actual: eval.actual,
+            outcome,
+        });
+    }
+
+    fn one_of(
+        &self,
+        step: &Step,
+        options: &[crate::scenario::Alternative],
+    ) -> (Eval, Option<String>, Option<Verdict>, Option<String>) {
+        let mut seen = Vec::new();
+        for alt in options {
+            let evals: Vec<Eval> = alt.checks.iter().map(|c| self.eval(c)).collect();
+            if let Some(bad) = evals.iter().find(|e| !e.holds) {
+                seen.push(format!("not \"{}\": {}", alt.label, bad.actual));
+                continue;
+            }
+            let verdict = Verdict::parse(&alt.verdict).unwrap_or(Verdict::Pass);
+            let actual = evals
+                .iter()
+                .map(|e| e.actual.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let req = alt
+                .requirement
+                .clone()
+                .or_else(|| step.meta().requirement.map(str::to_string));
+            return (
+                Eval::new(verdict <= Verdict::Info, describe_options(options), actual),
+                Some(alt.label.clone()),
+                Some(verdict),
+                req,
+            );
+        }
+        (
+            Eval::new(false, describe_options(options), seen.join(" | ")),
+            None,
+            None,
+            step.meta().requirement.map(str::to_string),
+        )
+    }
+
+    fn measure(&mut self, step: &Step) {
+        let Step::Measure {
+            name,
+            from,
+            to,
+            var,
+            path,
+            unit,
+            ..
+        } = step
+        else {
+            return;
+        };
+        let value = match (from, to, var) {
+            (Some(f), Some(t), _) => match (self.time_of(f), self.time_of(t)) {
+                (Some(a), Some(b)) => Some((b as f64 - a as f64) / 1000.0),
+                _ => None,
+            },
+            (_, _, Some(v)) => self
+                .vars
+                .get(v)
+                .and_then(|v| lookup(v, path.as_deref().unwrap_or("")).or(Some(v)))
+                .and_then(Value::as_f64),
+            _ => None,
+        };
+        match value {
+            Some(value) => self.measurements.push(Measurement {
+                name: name.clone(),
+                value,
+                unit: unit.clone().unwrap_or_else(|| {
+                    if from.is_some() {
+                        "ms".into()
+                    } else {
+                        String::new()
+                    }
+                }),
+            }),
+            None => self.checks.push(CheckResult {
+                step: self.step_index,
+                check: step.kind().into(),
+                label: Some(name.clone()),
+                requirement: None,
+                requirement_text: None,
+                level: "INFO".into(),
+                verdict: Verdict::Info,
+                expected: format!("a value for {name}"),
+                actual: "not measurable: an event or value is missing".into(),
+                outcome: None,
+            }),
+        }
+    }
+
+    /// A drain report from a saved drain, or built from a raw peer's received messages.
+    fn report(&self, drain: &Option<String>, peer: &Option<String>) -> Result<DrainReport, String> {
+        match (drain, peer) {
+            (Some(v), _) => {
+                let v = self.vars.get(v).ok_or(format!("no saved drain `{v}`"))?;
+                serde_json::from_value(v.clone()).map_err(|e| format!("not a drain report: {e}"))
+            }
+            (None, Some(p)) => {
+                let conn = self.peer(p).map_err(|_| format!("no peer `{p}`"))?;
+                Ok(conn.with(|s| {
+                    let mut acc = DrainAccumulator::new(0, 16);
+                    for m in s.messages() {
+                        acc.push(m);
+                    }
+                    acc.finish("peer", 0)
+                }))
+            }
+            (None, None) => Err("the check needs `drain` or `peer`".into()),
+        }
+    }
+
+    fn sent(&self, burst: &str) -> Result<Sent, String> {
+        let v = self
+            .vars
+            .get(burst)
+            .ok_or(format!("no saved burst `{burst}`"))?;
+        let report: BurstReport = v
+            .get("report")
+            .cloned()
+            .map(serde_json::from_value)
+            .ok_or("no report in the burst")?
+            .map_err(|e| format!("not a burst report: {e}"))?;
+        Ok(Sent {
+            first_seq: v.get("first_seq").and_then(Value::as_u64).unwrap_or(0),
+            count: v.get("count").and_then(Value::as_u64).unwrap_or(0),
+            contiguous: v.get("contiguous").and_then(Value::as_bool).unwrap_or(true),
+            report,
+        })
+    }
+
+    fn scaled_ms(&self, ms: u64) -> f64 {
+        ms as f64 * self.env.timeout_scale.max(1.0)
+    }
+
+    /// Evaluates one check (not `one-of`, not `measure`).
+    pub(crate) fn eval(&self, step: &Step) -> Eval {
+        match step {
+            Step::InOrder { drain, peer, .. } => match self.report(drain, peer) {
+                Ok(r) => Eval::from(
+                    analysis::in_order(&r).map(|()| format!("{} messages in order", r.burst.count)),
+                    "burst messages in increasing order, no duplicates",
+                ),
+                Err(e) => Eval::broken(e),
+            },
+            Step::NoPartial { drain, peer, .. } => match self.report(drain, peer) {
+                Ok(r) => Eval::from(
+                    analysis::no_partial(&r).map(|()| format!("{} whole messages", r.burst.count)),
+                    "only whole multipart messages",
+                ),
+                Err(e) => Eval::broken(e),
+            },
+            Step::Count {
+                drain,
+                peer,
+                min,
+                max,
+                topic,
+                ..
+            } => match self.report(drain, peer) {
+                Ok(r) => {
+                    let n = match topic {
+                        Some(t) => r
+                            .burst
+                            .topics
+                            .get(&hex::encode(t.as_bytes()))
+                            .copied()
+                            .unwrap_or(0),
+                        None => r.burst.count,
+                    };
+                    let holds = min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m);
+                    Eval::new(
+                        holds,
+                        format!(
+                            "between {} and {} burst messages",
+                            min.unwrap_or(0),
+                            max.map(|m| m.to_string()).unwrap_or("∞".into())
+                        ),
+                        format!("{n}"),
+                    )
+                }
+                Err(e) => Eval::broken(e),
+            },
+            Step::Suffix {
+                drain, peer, burst, ..
+            }
+            | Step::NoneOf {
+                drain, peer, burst, ..
+            }
+            | Step::AllOf {
+                drain, peer, burst, ..
+            } => {
+                let (r, s) = match (self.report(drain, peer), self.sent(burst)) {
+                    (Ok(r), Ok(s)) => (r, s),
+                    (Err(e), _) | (_, Err(e)) => return Eval::broken(e),
+                };
+                let Some((lo, hi)) = s.accepted_range() else {
+                    return Eval::broken(format!(
+                        "burst `{burst}` accepted {} message(s) with {} refusal(s): no contiguous range",
+                        s.report.accepted, s.report.would_block
+                    ));
+                };
+                match step {
+                    Step::Suffix { allow_empty, .. } => {
+                        let result = analysis::suffix(&r, lo, hi, *allow_empty);
+                        let dropped = result.as_ref().ok().copied();
+                        let mut e = Eval::from(
+                            result.map(|k| {
+                                format!("first {k} dropped, then every later one delivered")
+                            }),
+                            format!("a dropped prefix of {lo}..={hi}, then every later message"),
+                        );
+                        e.measured = dropped.map(|k| Measurement {
+                            name: format!(
+                                "{burst}: messages dropped before the subscription took effect"
+                            ),
+                            value: k as f64,
+                            unit: "messages".into(),
+                        });
+                        e
+                    }
+                    Step::NoneOf { .. } => Eval::from(
+                        analysis::none_of(&r, lo, hi).map(|()| "none arrived".into()),
+                        format!("none of {lo}..={hi}"),
+                    ),
+                    _ => Eval::from(
+                        analysis::all_of(&r, lo, hi)
+                            .map(|()| format!("all {} arrived once, in order", hi - lo + 1)),
+                        format!("every accepted message {lo}..={hi} exactly once, in order"),
+                    ),
+                }
+            }
+            Step::NotBlocked { burst, max_ms, .. } => match self.sent(burst) {
+                Ok(s) => {
+                    let bound = self.scaled_ms(*max_ms);
+                    let max = s.report.max_send_us as f64 / 1000.0;
+                    let holds = s.report.accepted == s.count
+                        && s.report.would_block == 0
+                        && s.report.errors == 0
+                        && max <= bound;
+                    Eval::new(
+                        holds,
+                        format!(
+                            "all {} sends accepted, none slower than {bound:.0} ms",
+                            s.count
+                        ),
+                        format!(
+                            "{} accepted, {} would-block, {} error(s), slowest send {max:.1} ms, stopped: {}",
+                            s.report.accepted,
+                            s.report.would_block,
+                            s.report.errors,
+                            s.report.stopped
+                        ),
+                    )
+                }
+                Err(e) => Eval::broken(e),
+            },
+            Step::Blocked { burst, .. } => match self.sent(burst) {
+                Ok(s) => {
+                    let holds = s.report.would_block > 0
+                        || s.report.stopped == "timeout"
+                        || s.report.accepted < s.count;
+                    Eval::new(
+                        holds,
+                        "the sender to refuse (would-block) or stall before all were accepted",
+                        format!(
+                            "{} of {} accepted, {} would-block, stopped: {}",
+                            s.report.accepted, s.count, s.report.would_block, s.report.stopped
+                        ),
+                    )
+                }
+                Err(e) => Eval::broken(e),
+            },
+            Step::NoPrefix {
+                peer,
+                prefix,
+                prefix_hex,
+                ..
+            } => {
+                let prefix = match prefix_hex {
+                    Some(h) => match unhex("prefix_hex", h) {
+                        Ok(p) => p,
+                        Err(_) => return Eval::broken("bad prefix_hex"),
+                    },
+                    None => prefix.as_bytes().to_vec(),
+                };
+                match self.peer(peer) {
+                    Ok(c) => c.with(|s| {
+                        let total = s.messages().count();
+                        let hits: Vec<_> = s
+                            .messages()
+                            .filter(|m| m.first().is_some_and(|f| f.starts_with(&prefix)))
+                            .collect();
+                        Eval::new(
+                            hits.is_empty(),
+                            format!(
+                                "no message starting with {:?} on the wire",
+                                String::from_utf8_lossy(&prefix)
+                            ),
+                            if hits.is_empty() {
+                                format!("none among {total} message(s)")
+                            } else {
+                                format!(
+                                    "{} of {total} did, first: {}",
+                                    hits.len(),
+                                    hits.first()
+                                        .map(|m| m
+                                            .iter()
+                                            .map(hex::encode)
+                                            .collect::<Vec<_>>()
+                                            .join(" | "))
+                                        .unwrap_or_default()
+                                )
+                            },
+                        )
+                    }),
+                    Err(_) => Eval::broken(format!("no peer `{peer}`")),
+                }
+            }
+            Step::Subscriptions {
+                peer,
+                topics,
+                cancels,
+                form,
+                ..
+            } => match self.peer(peer) {
+                Ok(c) => c.with(|s| {
+                    let events: Vec<(bool, String, String)> = s
+                        .events
+                        .iter()
+                        .filter_map(|e| match &e.kind {
+                            PeerEventKind::Subscription {
+                                subscribe,
+                                topic,
+                                form,
+                            } => Some((
+                                *subscribe,
+                                String::from_utf8_lossy(&hex::decode(topic).unwrap_or_default())
+                                    .into_owned(),
+                                form.clone(),
+                            )),
+                            _ => None,
+                        })
+                        .collect();
+                    let subs: Vec<String> =
+                        events.iter().filter(|e| e.0).map(|e| e.1.clone()).collect();
+                    let cans: Vec<String> = events
+                        .iter()
+                        .filter(|e| !e.0)
+                        .map(|e| e.1.clone())
+                        .collect();
+                    let (m1, x1) = analysis::multiset_diff(topics, &subs);
+                    let (m2, x2) = analysis::multiset_diff(cancels, &cans);
+                    let wrong_form: Vec<_> = form
+                        .as_ref()
+                        .map(|f| events.iter().filter(|e| &e.2 != f).collect())
+                        .unwrap_or_default();
+                    let holds = m1.is_empty()
+                        && x1.is_empty()
+                        && m2.is_empty()
+                        && x2.is_empty()
+                        && wrong_form.is_empty();
+                    Eval::new(
+                        holds,
+                        format!(
+                            "subscriptions {topics:?}, cancellations {cancels:?}{}",
+                            form.as_ref()
+                                .map(|f| format!(", all as {f}s"))
+                                .unwrap_or_default()
+                        ),
+                        format!(
+                            "subscriptions {subs:?}, cancellations {cans:?}, forms {:?}",
+                            events.iter().map(|e| e.2.as_str()).collect::<Vec<_>>()
+                        ),
+                    )
+                }),
+                Err(_) => Eval::broken(format!("no peer `{peer}`")),
+            },
+            Step::Closed {
+                peer,
+                within_ms,
+                since,
+                ..
+            } => match self.peer(peer) {
+                Ok(c) => {
+                    let start = since.as_ref().and_then(|m| self.time_of(m)).unwrap_or(0);
+                    c.with(|s| match &s.closed {
+                        Some((t, CloseKind::Local(how))) => Eval::new(
+                            false,
+                            "the implementation closes the connection",
+                            format!(
+                                "still open when the harness closed it ({how:?}) at {:.1} ms",
+                                *t as f64 / 1000.0
+                            ),
+                        ),
+                        Some((t, how)) => {
+                            let after = (*t as f64 - start as f64) / 1000.0;
+                            let bound = within_ms.map(|w| self.scaled_ms(w));
+                            Eval::new(
+                                bound.is_none_or(|b| after <= b),
+                                format!(
+                                    "the implementation closes the connection{}",
+                                    bound
+                                        .map(|b| format!(" within {b:.0} ms"))
+                                        .unwrap_or_default()
+                                ),
+                                format!("closed ({how:?}) after {after:.1} ms"),
+                            )
+                        }
+                        None => Eval::new(
+                            false,
+                            "the implementation closes the connection",
+                            format!(
+                                "still open ({} events, {} octets received)",
+                                s.events.len(),
+                                s.transcript.received
+                            ),
+                        ),
+                    })
+                }
+                Err(_) => Eval::broken(format!("no peer `{peer}`")),
+            },
+            Step::Open { peer, .. } => match self.peer(peer) {
+                Ok(c) => c.with(|s| match &s.closed {
+                    None => Eval::new(true, "the connection stays open", "open"),
+                    Some((t, how)) => Eval::new(
+                        false,
+                        "the connection stays open",
+                        format!("closed ({how:?}) at {:.1} ms", *t as f64 / 1000.0),
+                    ),
+                }),
+                Err(_) => Eval::broken(format!("no peer `{peer}`")),
+            },
+            Step::Command {
+                peer,
+                name,
+                present,
+                ..
+            } => match self.peer(peer) {
+                Ok(c) => c.with(|s| {
+                    let names: Vec<String> = s
+                        .events
+                        .iter()
+                        .filter_map(|e| match &e.kind {
+                            PeerEventKind::Command { name, .. }
+                            | PeerEventKind::Handshake { name, .. } => Some(name.clone()),
+                            PeerEventKind::Error { .. } => Some("ERROR".into()),
+                            PeerEventKind::Ready { .. } => Some("READY".into()),
+                            PeerEventKind::Subscription {
+                                form, subscribe, ..
+                            } if form == "command" => Some(if *subscribe {
+                                "SUBSCRIBE".into()
+                            } else {
+                                "CANCEL".into()
+                            }),
+                            _ => None,
+                        })
+                        .collect();
+                    let found = names.iter().any(|n| n == name);
+                    Eval::new(
+                        found == *present,
+                        format!(
+                            "{} {name}",
+                            if *present { "a command" } else { "no command" }
+                        ),
+                        format!("commands seen: {names:?}"),
+                    )
+                }),
+                Err(_) => Eval::broken(format!("no peer `{peer}`")),
+            },
+            Step::Violation { peer, present, .. } => match self.peer(peer) {
+                Ok(c) => c.with(|s| {
+                    let v = s.violation().map(|e| format!("{:?}", e.kind));
+                    Eval::new(
+                        v.is_some() == *present,
+                        if *present {
+                            "a protocol violation by the implementation"
+                        } else {
+                            "no protocol violation by the implementation"
+                        },
+                        v.unwrap_or_else(|| "none".into()),
+                    )
+                }),
+                Err(_) => Eval::broken(format!("no peer `{peer}`")),
+            },
+            Step::Received {
+                peer,
+                parts,
+                parts_hex,
+                index,
+                ..
+            } => {
+                let want = match message_parts(parts, parts_hex) {
+                    Ok(w) => w,
+                    Err(_) => return Eval::broken("the check needs parts"),
+                };
+                match self.peer(peer) {
+                    Ok(c) => c.with(|s| {
+                        let got = s
+                            .messages()
+                            .nth(*index)
+                            .map(|m| m.iter().map(|b| b.to_vec()).collect::<Vec<_>>());
+                        Eval::new(
+                            got.as_ref() == Some(&want),
+                            format!("message #{index} = {}", show(&want)),
+                            got.map(|g| show(&g)).unwrap_or_else(|| {
+                                format!("only {} message(s)", s.messages().count())
+                            }),
+                        )
+                    }),
+                    Err(_) => Eval::broken(format!("no peer `{peer}`")),
+                }
+            }
+            Step::Result { var, is, .. } => match self.vars.get(var) {
+                Some(v) => {
+                    let r = v.get("result").and_then(Value::as_str).unwrap_or("?");
+                    Eval::new(
+                        r == is,
+                        format!("result {is}"),
+                        format!(
+                            "result {r} {}",
+                            v.get("message").and_then(Value::as_str).unwrap_or("")
+                        ),
+                    )
+                }
+                None => Eval::broken(format!("no saved `{var}`")),
+            },
+            Step::Field {
+                var,
+                path,
+                equals,
+                min,
+                max,
+                ..
+            } => match self.vars.get(var).map(|v| lookup(v, path)) {
+                Some(Some(v)) => {
+                    let mut holds = true;
+                    if let Some(e) = equals {
+                        let want = serde_json::to_value(e).unwrap_or(Value::Null);
+                        holds &= *v == want || v.as_f64().is_some() && v.as_f64() == want.as_f64();
+                    }
+                    if let Some(m) = min {
+                        holds &= v.as_f64().is_some_and(|x| x >= *m);
+                    }
+                    if let Some(m) = max {
+                        holds &= v.as_f64().is_some_and(|x| x <= *m);
+                    }
+                    Eval::new(
+                        holds,
+                        format!(
+                            "{var}.{path}{}{}{}",
+                            equals
+                                .as_ref()
+                                .map(|e| format!(" = {e}"))
+                                .unwrap_or_default(),
+                            min.map(|m| format!(" ≥ {m}")).unwrap_or_default(),
+                            max.map(|m| format!(" ≤ {m}")).unwrap_or_default()
+                        ),
+                        v.to_string(),
+                    )
+                }
+                Some(None) => Eval::broken(format!("no `{path}` in `{var}`")),
+                None => Eval::broken(format!("no saved `{var}`")),
+            },
+            Step::Message {
+                var,
+                parts,
+                parts_hex,
+                ..
+            } => {
+                let want = match message_parts(parts, parts_hex) {
+                    Ok(w) => w,
+                    Err(_) => return Eval::broken("the check needs parts"),
+                };
+                match self.vars.get(var) {
+                    Some(v) => {
+                        let got: Option<Vec<Vec<u8>>> =
+                            v.get("parts_hex").and_then(Value::as_array).map(|a| {
+                                a.iter()
+                                    .filter_map(|p| hex::decode(p.as_str()?).ok())
+                                    .collect()
+                            });
+                        Eval::new(
+                            got.as_ref() == Some(&want),
+                            format!("the message {}", show(&want)),
+                            match got {
+                                Some(g) => show(&g),
+                                None => format!(
+                                    "result {}",
+                                    v.get("result").and_then(Value::as_str).unwrap_or("?")
+                                ),
+                            },
+                        )
+                    }
+                    None => Eval::broken(format!("no saved `{var}`")),
+                }
+            }
+            Step::Alive { on, .. } => {
+                // `is_running` needs &mut; read the recorded status instead.
+                let alive = self
+                    .drivers
+                    .get(on)
+                    .map(|s| s.process.exit_status().is_none());
+                Eval::new(
+                    alive == Some(true),
+                    "the implementation's process is alive",
+                    match alive {
+                        Some(true) => "alive".to_string(),
+                        Some(false) => format!(
+                            "it exited: {}",
+                            self.drivers
+                                .get(on)
+                                .and_then(|s| s.process.exit_status())
+                                .map(|s| s.to_string())
+                                .unwrap_or_else(|| "status unknown".into())
+                        ),
+                        None => "never started".to_string(),
+                    },
+                )
+            }
+            Step::Exited {
+                var,
+                code,
+                within_ms,
+                ..
+            } => match self.vars.get(var) {
+                Some(v) => {
+                    let c = v.get("code").and_then(Value::as_i64);
+                    let ms = v
+                        .get("elapsed_ms")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(f64::MAX);
+                    let bound = within_ms.map(|w| self.scaled_ms(w));
+                    let holds = code.is_none_or(|want| c == Some(i64::from(want)))
+                        && bound.is_none_or(|b| ms <= b);
+                    Eval::new(
+                        holds,
+                        format!(
+                            "exit{}{}",
+                            code.map(|c| format!(" with code {c}")).unwrap_or_default(),
+                            bound
+                                .map(|b| format!(" within {b:.0} ms"))
+                                .unwrap_or_default()
+                        ),
+                        format!(
+                            "code {:?}, signal {}, after {ms:.1} ms",
+                            c,
+                            v.get("signal").unwrap_or(&Value::Null)
+                        ),
+                    )
+                }
+                None => Eval::broken(format!("no saved `{var}`")),
+            },
+            Step::Elapsed {
+                from,
+                to,
+                min_ms,
+                max_ms,
+                ..
+            } => match (self.time_of(from), self.time_of(to)) {
+                (Some(a), Some(b)) => {
+                    let d = (b as f64 - a as f64) / 1000.0;
+                    let max = max_ms.map(|m| m * self.env.timeout_scale.max(1.0));
+                    let holds = min_ms.is_none_or(|m| d >= m) && max.is_none_or(|m| d <= m);
+                    Eval::new(
+                        holds,
+                        format!(
+                            "{from} → {to}{}{}",
+                            min_ms.map(|m| format!(" ≥ {m} ms")).unwrap_or_default(),
+                            max.map(|m| format!(" ≤ {m:.0} ms")).unwrap_or_default()
+                        ),
+                        format!("{d:.1} ms"),
+                    )
+                }
+                (a, _) => Eval::broken(format!(
+                    "{} did not happen",
+                    if a.is_none() { from } else { to }
+                )),
+            },
+            other => Eval::broken(format!("{} is not a check", other.kind())),
+        }
+    }
+}
+
+fn show(parts: &[Vec<u8>]) -> String {
+    let shown: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            if p.iter().all(|b| (0x20..0x7F).contains(b)) {
+                format!("{:?}", String::from_utf8_lossy(p))
+            } else {
+                format!("0x{}", hex::encode(p))
+            }
+        })
+        .collect();
+    format!("[{}]", shown.join(", "))
+}
+
+fn describe_options(options: &[crate::scenario::Alternative]) -> String {
+    options
+        .iter()
+        .map(|a| format!("\"{}\" ({})", a.label, a.verdict))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}

@@ -1,0 +1,462 @@
+//! The scenario engine: runs one case's steps against driver processes and raw peers, and
+//! turns its checks into verdicts.
+//!
+//! Every wait is bounded (scaled by `--timeout-scale`); every driver process is stopped and
+//! reaped at the end of the case; a step that cannot be carried out stops the case with a
+//! FAIL (the implementation's fault, when the step names a requirement), UNSUPPORTED (the
+//! driver said so) or ERROR (the harness's or the driver's fault).
+
+pub mod analysis;
+mod checks;
+mod steps;
+
+use crate::driver::{DriverCommand, DriverError, DriverProcess};
+use crate::peer::{Clock, PeerConn, PeerListener};
+use crate::registry::Registry;
+use crate::scenario::{Case, Role};
+use crate::verdict::{
+    CaseResult, CheckResult, DriverRecord, Measurement, PeerRecord, StepRecord, Verdict,
+};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a run needs to execute cases.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// The implementation for role `iut`.
+    pub iut: DriverCommand,
+    /// The implementation for role `iut2`.
+    pub iut2: DriverCommand,
+    /// Multiplies every wait and every upper time bound.
+    pub timeout_scale: f64,
+    /// The requirement registry (levels decide FAIL / WARN / INFO).
+    pub registry: Arc<Registry>,
+    /// Keep transcripts for every case, not only the ones that did not pass.
+    pub keep_transcripts: bool,
+}
+
+impl Env {
+    /// Scales a duration given in milliseconds.
+    pub fn scaled(&self, ms: u64) -> Duration {
+        Duration::from_secs_f64(ms as f64 / 1000.0 * self.timeout_scale.max(0.01))
+    }
+
+    fn command(&self, role: Role) -> &DriverCommand {
+        match role {
+            Role::Iut => &self.iut,
+            Role::Iut2 => &self.iut2,
+        }
+    }
+}
+
+/// Why a case stopped early.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// The implementation did not do what a step required.
+    Failed {
+        requirement: Option<String>,
+        expected: String,
+        actual: String,
+    },
+    /// The driver cannot do what the case needs.
+    Unsupported(String),
+    /// The harness or the driver failed.
+    Error(String),
+}
+
+pub(crate) type StepResult = Result<(), Stop>;
+
+struct DriverSlot {
+    process: DriverProcess,
+    /// When `exit`/`terminate` was requested, for `wait-exit` timing.
+    stopping_since: Option<Instant>,
+    /// Set when the harness killed or stopped it on purpose.
+    expected_exit: bool,
+}
+
+/// Everything one case run holds.
+pub(crate) struct Ctx<'e> {
+    env: &'e Env,
+    clock: Clock,
+    started: Instant,
+    drivers: BTreeMap<Role, DriverSlot>,
+    /// Previous processes of a role (after `restart`), kept for the report.
+    retired: Vec<(Role, DriverProcess)>,
+    sockets: HashMap<String, (Role, String, String)>,
+    listeners: HashMap<String, PeerListener>,
+    peers: BTreeMap<String, Arc<PeerConn>>,
+    vars: BTreeMap<String, Value>,
+    marks: HashMap<String, u64>,
+    checks: Vec<CheckResult>,
+    measurements: Vec<Measurement>,
+    steps: Vec<StepRecord>,
+    step_index: usize,
+}
+
+impl<'e> Ctx<'e> {
+    fn new(env: &'e Env) -> Self {
+        Ctx {
+            env,
+            clock: Clock::start(),
+            started: Instant::now(),
+            drivers: BTreeMap::new(),
+            retired: Vec::new(),
+            sockets: HashMap::new(),
+            listeners: HashMap::new(),
+            peers: BTreeMap::new(),
+            vars: BTreeMap::new(),
+            marks: HashMap::new(),
+            checks: Vec::new(),
+            measurements: Vec::new(),
+            steps: Vec::new(),
+            step_index: 0,
+        }
+    }
+
+    /// The driver of `role`, started on first use.
+    async fn driver(&mut self, role: Role) -> Result<&mut DriverProcess, Stop> {
+        if !self.drivers.contains_key(&role) {
+            let mut process = DriverProcess::spawn(self.env.command(role))
+                .await
+                .map_err(|e| Stop::Error(e.to_string()))?;
+            process.set_slack(self.env.scaled(5000));
+            process
+                .hello()
+                .await
+                .map_err(|e| Stop::Error(format!("hello: {e}")))?;
+            self.drivers.insert(
+                role,
+                DriverSlot {
+                    process,
+                    stopping_since: None,
+                    expected_exit: false,
+                },
+            );
+        }
+        self.drivers
+            .get_mut(&role)
+            .map(|s| &mut s.process)
+            .ok_or_else(|| Stop::Error("driver slot vanished".into()))
+    }
+
+    /// Converts a driver error into a stop: unsupported, the implementation's fault (a
+    /// crash, or a refusal where the step names a requirement), or a harness/driver fault.
+    fn driver_stop(&mut self, role: Role, err: DriverError, requirement: Option<&str>) -> Stop {
+        if err.is_unsupported() {
+            return Stop::Unsupported(err.to_string());
+        }
+        if let DriverError::Exited { .. } = &err {
+            let expected = self
+                .drivers
+                .get(&role)
+                .map(|s| s.expected_exit)
+                .unwrap_or(false);
+            if !expected {
+                return Stop::Failed {
+                    requirement: requirement.map(str::to_string),
+                    expected: "the implementation's process keeps running".into(),
+                    actual: format!("it died: {err}"),
+                };
+            }
+        }
+        match (&err, requirement) {
+            (DriverError::Refused { .. }, Some(r)) => Stop::Failed {
+                requirement: Some(r.to_string()),
+                expected: "the call succeeds".into(),
+                actual: err.to_string(),
+            },
+            _ => Stop::Error(err.to_string()),
+        }
+    }
+
+    fn var(&self, name: &str) -> Result<&Value, Stop> {
+        self.vars
+            .get(name)
+            .ok_or_else(|| Stop::Error(format!("no saved value named `{name}`")))
+    }
+
+    /// Replaces `${name}` and `${name.path}` with saved values.
+    fn interp(&self, s: &str) -> Result<String, Stop> {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| Stop::Error(format!("unterminated ${{ in `{s}`")))?;
+            let key = &after[..end];
+            let (name, path) = key.split_once('.').unwrap_or((key, ""));
+            let v = self.var(name)?;
+            let v = if path.is_empty() {
+                v
+            } else {
+                lookup(v, path).ok_or_else(|| Stop::Error(format!("no `{path}` in `{name}`")))?
+            };
+            match v {
+                Value::String(t) => out.push_str(t),
+                other => out.push_str(&other.to_string()),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn peer(&self, name: &str) -> Result<Arc<PeerConn>, Stop> {
+        if let Some(p) = self.peers.get(name) {
+            return Ok(p.clone());
+        }
+        // `listener#n`: an accepted connection by number.
+        if let Some((l, n)) = name.split_once('#')
+            && let (Some(listener), Ok(n)) = (self.listeners.get(l), n.parse::<usize>())
+            && let Some((_, c)) = listener.get(n)
+        {
+            return Ok(c);
+        }
+        Err(Stop::Error(format!(
+            "no raw-peer connection named `{name}`"
+        )))
+    }
+
+    fn socket(&self, name: &str) -> Result<(Role, String, String), Stop> {
+        self.sockets
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Stop::Error(format!("no socket named `{name}`")))
+    }
+
+    /// A time reference: a mark, or `peer:<name>:<event>` with event one of `greeting`,
+    /// `ready`, `closed`, `first-message`, `first-subscription`, `accepted`.
+    fn time_of(&self, name: &str) -> Option<u64> {
+        if let Some(t) = self.marks.get(name) {
+            return Some(*t);
+        }
+        let rest = name.strip_prefix("peer:")?;
+        let (peer, event) = rest.rsplit_once(':')?;
+        let conn = self.peer(peer).ok()?;
+        use crate::peer::PeerEventKind as K;
+        conn.with(|s| match event {
+            "closed" => s.closed.as_ref().map(|(t, _)| *t),
+            "greeting" => s.first(|k| matches!(k, K::Greeting { .. })).map(|e| e.t_us),
+            "ready" => s.first(|k| matches!(k, K::Ready { .. })).map(|e| e.t_us),
+            "first-message" => s.first(|k| matches!(k, K::Message { .. })).map(|e| e.t_us),
+            "first-subscription" => s
+                .first(|k| matches!(k, K::Subscription { .. }))
+                .map(|e| e.t_us),
+            _ => None,
+        })
+    }
+
+    fn level_of(&self, requirement: Option<&str>, forced: Option<&str>) -> String {
+        if let Some(l) = forced {
+            return l.to_ascii_uppercase();
+        }
+        requirement
+            .and_then(|r| self.env.registry.get(r))
+            .map(|r| r.level.keyword().to_string())
+            .unwrap_or_else(|| "MUST".into())
+    }
+
+    fn requirement_text(&self, requirement: Option<&str>) -> Option<String> {
+        requirement
+            .and_then(|r| self.env.registry.get(r))
+            .map(|r| r.statement.clone())
+    }
+
+    /// Stops every driver (bounded), closes peers, and reaps everything.
+    async fn teardown(&mut self) {
+        let grace = self.env.scaled(3000);
+        for slot in self.drivers.values_mut() {
+            if slot.process.is_running() {
+                slot.expected_exit = true;
+                if slot.process.request_exit().await.is_err()
+                    || matches!(slot.process.wait_exit(grace).await, Ok(None) | Err(_))
+                {
+                    let _ = slot.process.kill().await;
+                }
+            }
+        }
+        for l in self.listeners.values() {
+            for (_, c) in l.all() {
+                if !c.is_closed() {
+                    c.close(crate::peer::CloseHow::Rst).await;
+                }
+            }
+        }
+        for p in self.peers.values() {
+            if !p.is_closed() {
+                p.close(crate::peer::CloseHow::Rst).await;
+            }
+        }
+    }
+
+    fn peer_records(&self) -> Vec<PeerRecord> {
+        let mut conns: Vec<Arc<PeerConn>> = self.peers.values().cloned().collect();
+        for l in self.listeners.values() {
+            for (_, c) in l.all() {
+                if !conns.iter().any(|x| Arc::ptr_eq(x, &c)) {
+                    conns.push(c);
+                }
+            }
+        }
+        conns
+            .iter()
+            .map(|c| {
+                c.with(|s| {
+                    let events = s
+                        .events
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{:>10.3} ms {}",
+                                e.t_us as f64 / 1000.0,
+                                serde_json::to_string(&e.kind).unwrap_or_default()
+                            )
+                        })
+                        .collect();
+                    let decode = |dir| {
+                        let bytes = s.transcript.stream(dir);
+                        let d = crate::dissect::dissect(
+                            &bytes,
+                            crate::dissect::Options {
+                                profile: zmtp_codec::Profile::Lenient,
+                                ..Default::default()
+                            },
+                        );
+                        crate::dissect::render_text(&d, &bytes)
+                    };
+                    PeerRecord {
+                        name: c.name().to_string(),
+                        events,
+                        transcript: s.transcript.render(48),
+                        decoded_in: decode(crate::peer::Direction::In),
+                        decoded_out: decode(crate::peer::Direction::Out),
+                    }
+                })
+            })
+            .collect()
+    }
+
+    fn driver_records(&self) -> Vec<DriverRecord> {
+        let record = |role: &Role, p: &DriverProcess| DriverRecord {
+            role: role.name().to_string(),
+            label: p.label().to_string(),
+            transcript: p.render_transcript(),
+            stderr_tail: p.stderr_tail(),
+            exit: p
+                .exit_status()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "running".into()),
+        };
+        self.retired
+            .iter()
+            .map(|(r, p)| record(r, p))
+            .chain(self.drivers.iter().map(|(r, s)| record(r, &s.process)))
+            .collect()
+    }
+}
+
+/// Dotted-path lookup in a JSON value (`a.b.0.c`).
+pub(crate) fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(v, |v, key| match v {
+        Value::Object(m) => m.get(key),
+        Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+/// Runs one case to completion and returns its result. Never panics on a misbehaving
+/// implementation; every wait is bounded.
+pub async fn run_case(case: &Case, env: &Env) -> CaseResult {
+    let mut ctx = Ctx::new(env);
+    let stop = ctx.run_steps(&case.steps).await.err();
+    ctx.teardown().await;
+    let mut verdict = ctx
+        .checks
+        .iter()
+        .map(|c| c.verdict)
+        .max()
+        .unwrap_or(Verdict::Pass);
+    let mut reason = ctx
+        .checks
+        .iter()
+        .find(|c| c.verdict == verdict && verdict != Verdict::Pass)
+        .map(|c| {
+            format!(
+                "{}{}: expected {}; got {}",
+                c.requirement
+                    .as_deref()
+                    .map(|r| format!("[{r}] "))
+                    .unwrap_or_default(),
+                c.label.as_deref().unwrap_or(&c.check),
+                c.expected,
+                c.actual
+            )
+        });
+    if let Some(stop) = stop {
+        let (v, text) = match stop {
+            Stop::Unsupported(m) => (Verdict::Unsupported, m),
+            Stop::Error(m) => (Verdict::Error, m),
+            Stop::Failed {
+                requirement,
+                expected,
+                actual,
+            } => {
+                let level = ctx.level_of(requirement.as_deref(), None);
+                let v = Verdict::for_level(&level);
+                ctx.checks.push(CheckResult {
+                    step: ctx.step_index,
+                    check: "step".into(),
+                    label: ctx.steps.last().map(|s| s.kind.clone()),
+                    requirement_text: ctx.requirement_text(requirement.as_deref()),
+                    requirement: requirement.clone(),
+                    level,
+                    verdict: v,
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                    outcome: None,
+                });
+                (
+                    v,
+                    format!(
+                        "{}step {} ({}): expected {expected}; got {actual}",
+                        requirement.map(|r| format!("[{r}] ")).unwrap_or_default(),
+                        ctx.step_index,
+                        ctx.steps.last().map(|s| s.kind.as_str()).unwrap_or("?")
+                    ),
+                )
+            }
+        };
+        if v >= verdict {
+            verdict = v;
+            reason = Some(text);
+        }
+    }
+    if verdict == Verdict::Pass
+        && !ctx.checks.is_empty()
+        && ctx.checks.iter().all(|c| c.level == "INFO")
+    {
+        verdict = Verdict::Info;
+    }
+    let keep = env.keep_transcripts || verdict != Verdict::Pass;
+    CaseResult {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        requirements: case.requirements.clone(),
+        verdict,
+        reason,
+        checks: std::mem::take(&mut ctx.checks),
+        measurements: std::mem::take(&mut ctx.measurements),
+        steps: std::mem::take(&mut ctx.steps),
+        peers: if keep { ctx.peer_records() } else { Vec::new() },
+        drivers: if keep {
+            ctx.driver_records()
+        } else {
+            Vec::new()
+        },
+        duration_ms: ctx.started.elapsed().as_secs_f64() * 1000.0,
+    }
+}

@@ -1,0 +1,1073 @@
+//! Carrying out the steps of a case.
+
+use super::{Ctx, StepResult, Stop};
+use crate::driver::DriverError;
+use crate::peer::{CloseHow, GreetingMode, PeerConn, PeerListener, PeerSettings};
+use crate::scenario::{Role, Step, Until};
+use crate::verdict::StepRecord;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use zmtp_codec::{RawFrame, SizeField, SubscriptionForm};
+use zmtp_driver_protocol::messages::{BurstArgs, DrainArgs};
+
+/// Decodes hex given in a scenario.
+pub(crate) fn unhex(what: &str, s: &str) -> Result<Vec<u8>, Stop> {
+    let cleaned: String = s.split_whitespace().collect();
+    hex::decode(&cleaned).map_err(|e| Stop::Error(format!("{what}: not hex: {e}")))
+}
+
+/// The frames of a message given as text or hex.
+pub(crate) fn message_parts(
+    parts: &Option<Vec<String>>,
+    parts_hex: &Option<Vec<String>>,
+) -> Result<Vec<Vec<u8>>, Stop> {
+    match (parts, parts_hex) {
+        (_, Some(h)) => h.iter().map(|p| unhex("parts_hex", p)).collect(),
+        (Some(t), None) => Ok(t.iter().map(|p| p.as_bytes().to_vec()).collect()),
+        (None, None) => Err(Stop::Error("a message needs `parts` or `parts_hex`".into())),
+    }
+}
+
+/// An option value from a scenario as the driver protocol wants it: binary options take hex
+/// (a string is its UTF-8 octets, `hex:...` is hex).
+fn option_value(option: &str, v: &toml::Value) -> Result<Value, Stop> {
+    use zmtp_driver_protocol::OptionKind;
+    let kind = zmtp_driver_protocol::option_kind(option);
+    Ok(match (kind, v) {
+        (Some(OptionKind::Hex), toml::Value::String(s)) => match s.strip_prefix("hex:") {
+            Some(h) => Value::from(hex::encode(unhex(option, h)?)),
+            None => Value::from(hex::encode(s.as_bytes())),
+        },
+        (_, toml::Value::Integer(i)) => Value::from(*i),
+        (_, toml::Value::Boolean(b)) => Value::from(*b),
+        (_, toml::Value::String(s)) => Value::from(s.clone()),
+        (_, other) => {
+            return Err(Stop::Error(format!(
+                "option {option}: unsupported value {other}"
+            )));
+        }
+    })
+}
+
+fn endpoint_addr(ep: &str) -> Result<std::net::SocketAddr, Stop> {
+    ep.strip_prefix("tcp://")
+        .unwrap_or(ep)
+        .parse()
+        .map_err(|e| Stop::Error(format!("endpoint {ep:?}: {e}")))
+}
+
+fn reply_json(reply: &zmtp_driver_protocol::Reply) -> Value {
+    serde_json::to_value(reply).unwrap_or(Value::Null)
+}
+
+impl Until {
+    /// Whether the condition holds on a connection's recorded state.
+    pub fn holds(&self, s: &crate::peer::PeerSnapshot) -> bool {
+        use crate::peer::PeerEventKind as K;
+        (!self.greeting || s.first(|k| matches!(k, K::Greeting { .. })).is_some())
+            && (!self.ready || s.first(|k| matches!(k, K::Ready { .. })).is_some())
+            && self.messages.is_none_or(|n| s.messages().count() >= n)
+            && self
+                .subscriptions
+                .is_none_or(|n| s.subscriptions().len() >= n)
+            && self.subscription.as_ref().is_none_or(|t| {
+                s.subscriptions()
+                    .iter()
+                    .any(|(sub, topic)| *sub && topic == t.as_bytes())
+            })
+            && self.command.as_ref().is_none_or(|c| {
+                s.first(|k| matches!(k, K::Command { name, .. } if name == c))
+                    .is_some()
+            })
+            && (!self.closed || s.closed.is_some())
+            && (!self.ended
+                || s.closed.is_some()
+                || s.error_reason().is_some()
+                || s.violation().is_some())
+            && self.received.is_none_or(|n| s.transcript.received >= n)
+            && self.burst_seq.is_none_or(|seq| {
+                s.messages().any(|m| {
+                    matches!(zmtp_driver_protocol::burst::classify(m),
+                        zmtp_driver_protocol::burst::Classified::Burst { seq: got, .. } if got == seq)
+                })
+            })
+    }
+}
+
+impl Ctx<'_> {
+    /// Runs steps in order, recording each.
+    pub(crate) fn run_steps<'a>(
+        &'a mut self,
+        steps: &'a [Step],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = StepResult> + 'a>> {
+        Box::pin(async move {
+            for step in steps {
+                self.step_index += 1;
+                let index = self.step_index;
+                let at = self.clock.now_us();
+                let began = Instant::now();
+                let result = self.run_step(step).await;
+                let meta = step.meta();
+                let outcome = match &result {
+                    Ok(()) => "ok".to_string(),
+                    Err(Stop::Failed {
+                        expected, actual, ..
+                    }) => format!("failed: expected {expected}; got {actual}"),
+                    Err(Stop::Unsupported(m)) => format!("unsupported: {m}"),
+                    Err(Stop::Error(m)) => format!("error: {m}"),
+                };
+                if !matches!(step, Step::Repeat { .. }) || result.is_err() {
+                    self.steps.push(StepRecord {
+                        index,
+                        kind: step.kind().to_string(),
+                        at_ms: at as f64 / 1000.0,
+                        took_ms: began.elapsed().as_secs_f64() * 1000.0,
+                        outcome,
+                    });
+                }
+                match result {
+                    Err(_) if meta.optional => continue,
+                    Err(e) => return Err(e),
+                    Ok(()) => {}
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn fail(&self, step: &Step, expected: impl Into<String>, actual: impl Into<String>) -> Stop {
+        match step.meta().requirement {
+            Some(r) => Stop::Failed {
+                requirement: Some(r.to_string()),
+                expected: expected.into(),
+                actual: actual.into(),
+            },
+            None => Stop::Error(format!(
+                "expected {}; got {}",
+                expected.into(),
+                actual.into()
+            )),
+        }
+    }
+
+    async fn run_step(&mut self, step: &Step) -> StepResult {
+        if step.is_check() {
+            self.run_check(step).await;
+            return Ok(());
+        }
+        let req = step.meta().requirement;
+        match step {
+            Step::Socket {
+                on,
+                socket_type,
+                name,
+                options,
+                ..
+            } => {
+                let on = *on;
+                let d = self.driver(on).await?;
+                let handle = match d.socket(socket_type).await {
+                    Ok(h) => h,
+                    Err(e) => return Err(self.driver_stop(on, e, req)),
+                };
+                self.sockets
+                    .insert(name.clone(), (on, handle.clone(), socket_type.clone()));
+                for (option, value) in options {
+                    self.set_option(step, name, option, value).await?;
+                }
+                Ok(())
+            }
+            Step::Set {
+                socket,
+                option,
+                value,
+                ..
+            } => self.set_option(step, socket, option, value).await,
+            Step::Bind {
+                socket,
+                endpoint,
+                save,
+                ..
+            } => {
+                let (on, handle, _) = self.socket(socket)?;
+                let ep = self.interp(endpoint)?;
+                let d = self.driver(on).await?;
+                match d.bind(&handle, &ep).await {
+                    Ok(actual) => {
+                        let key = save.clone().unwrap_or_else(|| format!("{socket}_ep"));
+                        self.vars.insert(key, Value::from(actual));
+                        Ok(())
+                    }
+                    Err(e) => Err(self.driver_stop(on, e, req)),
+                }
+            }
+            Step::Connect {
+                socket, endpoint, ..
+            }
+            | Step::Disconnect {
+                socket, endpoint, ..
+            }
+            | Step::Unbind {
+                socket, endpoint, ..
+            } => {
+                let (on, handle, _) = self.socket(socket)?;
+                let ep = self.interp(endpoint)?;
+                let d = self.driver(on).await?;
+                let r = match step {
+                    Step::Connect { .. } => d.connect(&handle, &ep).await,
+                    Step::Disconnect { .. } => d.disconnect(&handle, &ep).await,
+                    _ => d.unbind(&handle, &ep).await,
+                };
+                let r = r.and_then(|r| d.require_ok(step.kind(), r));
+                r.map(|_| ()).map_err(|e| self.driver_stop(on, e, req))
+            }
+            Step::Send {
+                socket,
+                parts,
+                parts_hex,
+                dontwait,
+                expect,
+                save,
+                ..
+            } => {
+                let (on, handle, _) = self.socket(socket)?;
+                let frames = message_parts(parts, parts_hex)?;
+                let timeout = self.env.scaled(2000).as_millis() as u64;
+                let d = self.driver(on).await?;
+                let r = match d.send(&handle, &frames, *dontwait, timeout).await {
+                    Ok(r) => r,
+                    Err(e) => return Err(self.driver_stop(on, e, req)),
+                };
+                self.check_result(step, &r, expect.as_deref().unwrap_or("ok"))?;
+                if let Some(s) = save {
+                    self.vars.insert(s.clone(), reply_json(&r));
+                }
+                Ok(())
+            }
+            Step::Burst {
+                socket,
+                count,
+                first_seq,
+                topic,
+                size,
+                parts,
+                prefix,
+                dontwait,
+                stop_on_would_block,
+                timeout_ms,
+                save,
+                ..
+            } => {
+                let (on, handle, _) = self.socket(socket)?;
+                let args = BurstArgs {
+                    socket: handle,
+                    count: *count,
+                    first_seq: *first_seq,
+                    topic_hex: hex::encode(topic.as_bytes()),
+                    size: *size,
+                    parts: *parts,
+                    prefix_hex: prefix.iter().map(|p| hex::encode(p.as_bytes())).collect(),
+                    dontwait: *dontwait,
+                    stop_on_would_block: *stop_on_would_block,
+                    timeout_ms: self.env.scaled(*timeout_ms).as_millis() as u64,
+                };
+                let d = self.driver(on).await?;
+                match d.send_burst(&args).await {
+                    Ok(report) => {
+                        self.vars.insert(
+                            save.clone(),
+                            json!({
+                                "first_seq": first_seq, "count": count,
+                                "contiguous": *stop_on_would_block || !*dontwait,
+                                "topic": topic,
+                                "report": report,
+                            }),
+                        );
+                        Ok(())
+                    }
+                    Err(e) => Err(self.driver_stop(on, e, req)),
+                }
+            }
+            Step::Recv {
+                socket,
+                timeout_ms,
+                expect,
+                save,
+                ..
+            } => {
+                let (on, handle, _) = self.socket(socket)?;
+                let t = self.env.scaled(*timeout_ms).as_millis() as u64;
+                let d = self.driver(on).await?;
+                let r = match d.recv(&handle, t).await {
+                    Ok(r) => r,
+                    Err(e) => return Err(self.driver_stop(on, e, req)),
+                };
+                if let Some(e) = expect {
+                    self.check_result(step, &r, e)?;
+                }
+                if let Some(s) = save {
+                    self.vars.insert(s.clone(), reply_json(&r));
+                }
+                Ok(())
+            }
+            Step::Drain {
+                socket,
+                max,
+                quiet_ms,
+                timeout_ms,
+                strip_prefix,
+                save,
+                ..
+            } => {
+                let (on, handle, _) = self.socket(socket)?;
+                let args = DrainArgs {
+                    socket: handle,
+                    max_messages: *max,
+                    quiet_ms: self.env.scaled(*quiet_ms).as_millis() as u64,
+                    timeout_ms: self.env.scaled(*timeout_ms).as_millis() as u64,
+                    strip_prefix: *strip_prefix,
+                    other_limit: 16,
+                };
+                let d = self.driver(on).await?;
+                match d.drain(&args).await {
+                    Ok((_, report)) => {
+                        self.vars.insert(
+                            save.clone(),
+                            serde_json::to_value(report).unwrap_or(Value::Null),
+                        );
+                        Ok(())
+                    }
+                    Err(e) => Err(self.driver_stop(on, e, req)),
+                }
+            }
+            Step::Close {
+                socket,
+                linger_ms,
+                save,
+                ..
+            } => {
+                let (on, handle, _) = self.socket(socket)?;
+                let d = self.driver(on).await?;
+                let r = d
+                    .close(&handle, *linger_ms)
+                    .await
+                    .and_then(|r| d.require_ok("close", r));
+                match r {
+                    Ok(r) => {
+                        if let Some(s) = save {
+                            self.vars.insert(s.clone(), reply_json(&r));
+                        }
+                        self.sockets.remove(socket);
+                        Ok(())
+                    }
+                    Err(e) => Err(self.driver_stop(on, e, req)),
+                }
+            }
+            Step::Exit { on, .. } => {
+                let on = *on;
+                self.driver(on).await?;
+                let slot = self.slot(on)?;
+                slot.expected_exit = true;
+                slot.stopping_since = Some(Instant::now());
+                let r = slot.process.request_exit().await;
+                r.map_err(|e| self.driver_stop(on, e, req))
+            }
+            Step::Terminate { on, .. } => {
+                let on = *on;
+                self.driver(on).await?;
+                let slot = self.slot(on)?;
+                slot.expected_exit = true;
+                slot.stopping_since = Some(Instant::now());
+                slot.process.signal_term();
+                Ok(())
+            }
+            Step::Kill { on, .. } => {
+                let on = *on;
+                self.driver(on).await?;
+                let slot = self.slot(on)?;
+                slot.expected_exit = true;
+                slot.process
+                    .kill()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Stop::Error(e.to_string()))
+            }
+            Step::WaitExit {
+                on,
+                timeout_ms,
+                save,
+                ..
+            } => {
+                let on = *on;
+                let timeout = self.env.scaled(*timeout_ms);
+                let slot = self.slot(on)?;
+                let since = slot.stopping_since.unwrap_or_else(Instant::now);
+                match slot.process.wait_exit(timeout).await {
+                    Ok(Some(status)) => {
+                        use std::os::unix::process::ExitStatusExt;
+                        let v = json!({
+                            "code": status.code(),
+                            "signal": status.signal(),
+                            "elapsed_ms": since.elapsed().as_secs_f64() * 1000.0,
+                        });
+                        if let Some(s) = save {
+                            self.vars.insert(s.clone(), v);
+                        }
+                        Ok(())
+                    }
+                    Ok(None) => Err(self.fail(
+                        step,
+                        format!("the process exits within {} ms", timeout.as_millis()),
+                        "it is still running",
+                    )),
+                    Err(e) => Err(Stop::Error(e.to_string())),
+                }
+            }
+            Step::Restart { on, .. } => {
+                let on = *on;
+                if let Some(mut old) = self.drivers.remove(&on) {
+                    if old.process.is_running() {
+                        let _ = old.process.kill().await;
+                    }
+                    self.retired.push((on, old.process));
+                }
+                self.sockets.retain(|_, (r, _, _)| *r != on);
+                self.driver(on).await.map(|_| ())
+            }
+            Step::CountFds { on, save, .. } => {
+                let n = self.driver(*on).await?.open_fds();
+                match n {
+                    Some(n) => {
+                        self.vars.insert(save.clone(), Value::from(n));
+                        Ok(())
+                    }
+                    None => Err(Stop::Unsupported(
+                        "cannot count file descriptors here (/proc)".into(),
+                    )),
+                }
+            }
+
+            // ---- raw peer ---------------------------------------------------------------
+            Step::Listen {
+                listener,
+                settings,
+                auto,
+                address_of,
+                save,
+                ..
+            } => {
+                let addr = match address_of {
+                    Some(v) => endpoint_addr(&self.interp(&format!("${{{v}}}"))?)?,
+                    None => "127.0.0.1:0"
+                        .parse()
+                        .map_err(|_| Stop::Error("addr".into()))?,
+                };
+                let l = PeerListener::bind(
+                    listener,
+                    addr,
+                    settings.clone(),
+                    self.clock,
+                    *auto,
+                    self.env.scaled(5000),
+                )
+                .await
+                .map_err(|e| Stop::Error(e.to_string()))?;
+                let key = save.clone().unwrap_or_else(|| format!("{listener}_ep"));
+                self.vars.insert(key, Value::from(l.endpoint()));
+                self.listeners.insert(listener.clone(), l);
+                Ok(())
+            }
+            Step::Unlisten { listener, .. } => {
+                let l = self
+                    .listeners
+                    .get(listener)
+                    .ok_or_else(|| Stop::Error(format!("no listener `{listener}`")))?;
+                l.stop().await;
+                Ok(())
+            }
+            Step::Accept {
+                listener,
+                name,
+                n,
+                timeout_ms,
+                ..
+            } => {
+                let l = self
+                    .listeners
+                    .get(listener)
+                    .ok_or_else(|| Stop::Error(format!("no listener `{listener}`")))?;
+                let already = self
+                    .peers
+                    .values()
+                    .filter(|p| p.name().starts_with(&format!("{listener}#")))
+                    .count();
+                let n = n.unwrap_or(already + 1);
+                let timeout = self.env.scaled(*timeout_ms);
+                match l.wait_for(n, timeout).await {
+                    Ok(conn) => {
+                        let at = l.get(n).map(|(t, _)| t).unwrap_or(0);
+                        self.marks.insert(name.clone(), at);
+                        self.peers.insert(name.clone(), conn);
+                        Ok(())
+                    }
+                    Err(e) => Err(self.fail(
+                        step,
+                        format!(
+                            "connection #{n} on {listener} within {} ms",
+                            timeout.as_millis()
+                        ),
+                        e.to_string(),
+                    )),
+                }
+            }
+            Step::PeerConnect {
+                peer, to, settings, ..
+            } => {
+                let addr = endpoint_addr(&self.interp(to)?)?;
+                let conn = PeerConn::connect(
+                    peer,
+                    addr,
+                    settings.clone(),
+                    self.clock,
+                    self.env.scaled(5000),
+                )
+                .await
+                .map_err(|e| {
+                    self.fail(step, format!("a TCP connection to {addr}"), e.to_string())
+                })?;
+                let conn = Arc::new(conn);
+                if settings.auto_handshake {
+                    let c = conn.clone();
+                    let t = self.env.scaled(5000);
+                    tokio::spawn(async move {
+                        let _ = c.handshake(t).await;
+                    });
+                }
+                self.peers.insert(peer.clone(), conn);
+                Ok(())
+            }
+            Step::Greet {
+                peer, mode, octets, ..
+            } => {
+                let conn = self.peer(peer)?;
+                let t = self.env.scaled(5000);
+                let r = match octets {
+                    Some(n) => {
+                        let g = conn
+                            .greeting_bytes()
+                            .map_err(|e| Stop::Error(e.to_string()))?;
+                        conn.write_greeting_part(&g, 0, *n, t).await
+                    }
+                    None => {
+                        conn.send_greeting(mode.unwrap_or(conn.settings().greeting), t)
+                            .await
+                    }
+                };
+                r.map_err(|e| self.fail(step, "the greeting is written", e.to_string()))
+            }
+            Step::Handshake {
+                peer, timeout_ms, ..
+            } => {
+                let conn = self.peer(peer)?;
+                let t = self.env.scaled(*timeout_ms);
+                conn.handshake(t).await.map_err(|e| {
+                    self.fail(
+                        step,
+                        format!("a completed handshake within {} ms", t.as_millis()),
+                        e.to_string(),
+                    )
+                })
+            }
+            Step::PeerSend {
+                peer,
+                parts,
+                parts_hex,
+                ..
+            } => {
+                let conn = self.peer(peer)?;
+                let frames = message_parts(parts, parts_hex)?;
+                conn.send_message(&frames, self.env.scaled(5000))
+                    .await
+                    .map_err(|e| self.fail(step, "the message is written", e.to_string()))
+            }
+            Step::PeerBurst {
+                peer,
+                count,
+                first_seq,
+                topic,
+                size,
+                parts,
+                timeout_ms,
+                ..
+            } => {
+                let conn = self.peer(peer)?;
+                let deadline = Instant::now() + self.env.scaled(*timeout_ms);
+                let mut wire = Vec::with_capacity(64 * 1024);
+                let nparts = (*parts).clamp(1, 1024) as u16;
+                for seq in *first_seq..first_seq + count {
+                    let frames = zmtp_driver_protocol::burst::encode_message(
+                        topic.as_bytes(),
+                        seq,
+                        nparts,
+                        *size as usize,
+                    );
+                    let last = frames.len().saturating_sub(1);
+                    for (i, f) in frames.iter().enumerate() {
+                        zmtp_codec::Frame::message(f, i < last).encode(&mut wire);
+                    }
+                    if wire.len() >= 64 * 1024 || seq + 1 == first_seq + count {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        conn.write(&wire, left).await.map_err(|e| {
+                            self.fail(step, format!("{count} messages written"), e.to_string())
+                        })?;
+                        wire.clear();
+                    }
+                }
+                Ok(())
+            }
+            Step::PeerSubscribe {
+                peer,
+                topic,
+                topic_hex,
+                cancel,
+                form,
+                ..
+            } => {
+                let conn = self.peer(peer)?;
+                let topic = match topic_hex {
+                    Some(h) => unhex("topic_hex", h)?,
+                    None => topic.as_bytes().to_vec(),
+                };
+                let form = match form.as_deref() {
+                    None => None,
+                    Some("message") => Some(SubscriptionForm::Message),
+                    Some("command") => Some(SubscriptionForm::Command),
+                    Some(other) => return Err(Stop::Error(format!("form {other:?}"))),
+                };
+                conn.send_subscription(!cancel, &topic, form, self.env.scaled(5000))
+                    .await
+                    .map_err(|e| self.fail(step, "the subscription is written", e.to_string()))
+            }
+            Step::PeerPing {
+                peer,
+                ttl,
+                context_hex,
+                ..
+            } => {
+                let conn = self.peer(peer)?;
+                let ctx = unhex("context_hex", context_hex)?;
+                conn.ping(*ttl, &ctx, self.env.scaled(5000))
+                    .await
+                    .map_err(|e| self.fail(step, "PING is written", e.to_string()))
+            }
+            Step::PeerCommand {
+                peer,
+                name,
+                data_hex,
+                ..
+            } => {
+                let conn = self.peer(peer)?;
+                let data = unhex("data_hex", data_hex)?;
+                let cmd = zmtp_codec::Command::Unknown(zmtp_codec::command::Unknown {
+                    name: name.as_bytes(),
+                    data: &data,
+                });
+                conn.write(&cmd.to_vec(), self.env.scaled(5000))
+                    .await
+                    .map_err(|e| self.fail(step, "the command is written", e.to_string()))
+            }
+            Step::PeerFrame {
+                peer,
+                flags,
+                size,
+                size_form,
+                body_hex,
+                ..
+            } => {
+                let conn = self.peer(peer)?;
+                let body = unhex("body_hex", body_hex)?;
+                let long = match size_form.as_deref() {
+                    Some("long") => true,
+                    Some("short") => false,
+                    _ => flags & zmtp_codec::Flags::LONG != 0,
+                };
+                let size = match (size, long) {
+                    (None, _) => SizeField::Honest,
+                    (Some(n), true) => SizeField::Long(*n),
+                    (Some(n), false) => SizeField::Short(*n as u8),
+                };
+                let size = match (size, size_form.as_deref(), long) {
+                    (SizeField::Honest, Some(_), true) => SizeField::Long(body.len() as u64),
+                    (SizeField::Honest, Some(_), false) => SizeField::Short(body.len() as u8),
+                    (s, _, _) => s,
+                };
+                let frame = RawFrame::new(*flags, &body).with_size(size).to_vec();
+                conn.write(&frame, self.env.scaled(5000))
+                    .await
+                    .map_err(|e| self.fail(step, "the frame is written", e.to_string()))
+            }
+            Step::PeerRaw {
+                peer,
+                hex,
+                pieces,
+                then,
+                ..
+            } => {
+                let conn = self.peer(peer)?;
+                let bytes = unhex("hex", &self.interp(hex)?)?;
+                let t = self.env.scaled(5000);
+                let r = if pieces.is_empty() {
+                    conn.write(&bytes, t).await
+                } else {
+                    conn.write_in_pieces(&bytes, pieces, t).await
+                };
+                r.map_err(|e| self.fail(step, "the octets are written", e.to_string()))?;
+                if let Some(how) = then {
+                    conn.close(*how).await;
+                }
+                Ok(())
+            }
+            Step::StopReading { peer, .. } => {
+                self.peer(peer)?.stop_reading();
+                Ok(())
+            }
+            Step::ResumeReading { peer, .. } => {
+                self.peer(peer)?.resume_reading();
+                Ok(())
+            }
+            Step::PeerClose { peer, how, .. } => {
+                self.peer(peer)?.close(*how).await;
+                Ok(())
+            }
+            Step::Wait {
+                peer,
+                until,
+                timeout_ms,
+                mark,
+                ..
+            } => {
+                let conn = self.peer(peer)?;
+                let t = self.env.scaled(*timeout_ms);
+                let r = conn
+                    .wait_until(&format!("{until:?}"), t, |s| until.holds(s))
+                    .await;
+                if let Some(m) = mark {
+                    self.marks.insert(m.clone(), self.clock.now_us());
+                }
+                r.map_err(|e| {
+                    let seen = conn.with(|s| {
+                        format!(
+                            "{e}; seen: {} event(s), {} octet(s) in, closed: {}",
+                            s.events.len(),
+                            s.transcript.received,
+                            s.closed.is_some()
+                        )
+                    });
+                    self.fail(step, format!("{until:?} within {} ms", t.as_millis()), seen)
+                })
+            }
+
+            // ---- control ----------------------------------------------------------------
+            Step::Mark { name, .. } => {
+                self.marks.insert(name.clone(), self.clock.now_us());
+                Ok(())
+            }
+            Step::Pause { ms, .. } => {
+                tokio::time::sleep(self.env.scaled(*ms)).await;
+                Ok(())
+            }
+            Step::Repeat { times, steps, .. } => {
+                for i in 1..=*times {
+                    self.vars.insert("i".into(), Value::from(i));
+                    self.run_steps(steps).await?;
+                }
+                Ok(())
+            }
+            Step::SyncPubSub {
+                publisher,
+                subscriber,
+                peer,
+                topic,
+                timeout_ms,
+                ..
+            } => {
+                self.sync_pubsub(
+                    step,
+                    publisher,
+                    subscriber.as_deref(),
+                    peer.as_deref(),
+                    topic,
+                    *timeout_ms,
+                )
+                .await
+            }
+            Step::Liveness {
+                socket,
+                endpoint,
+                timeout_ms,
+                ..
+            } => self.liveness(step, socket, endpoint, *timeout_ms).await,
+            _ => Err(Stop::Error(format!("step {} not handled", step.kind()))),
+        }
+    }
+
+    fn slot(&mut self, on: Role) -> Result<&mut super::DriverSlot, Stop> {
+        self.drivers
+            .get_mut(&on)
+            .ok_or_else(|| Stop::Error(format!("no process for {}", on.name())))
+    }
+
+    fn check_result(
+        &self,
+        step: &Step,
+        reply: &zmtp_driver_protocol::Reply,
+        expect: &str,
+    ) -> StepResult {
+        if reply.result.as_str() == expect {
+            return Ok(());
+        }
+        if reply.result == zmtp_driver_protocol::Outcome::Unsupported {
+            return Err(Stop::Unsupported(
+                reply.message().unwrap_or("unsupported").to_string(),
+            ));
+        }
+        Err(self.fail(
+            step,
+            format!("result {expect}"),
+            format!(
+                "result {}{}",
+                reply.result,
+                reply
+                    .message()
+                    .map(|m| format!(" ({}: {m})", reply.code().unwrap_or("")))
+                    .unwrap_or_default()
+            ),
+        ))
+    }
+
+    async fn set_option(
+        &mut self,
+        step: &Step,
+        socket: &str,
+        option: &str,
+        value: &toml::Value,
+    ) -> StepResult {
+        let (on, handle, _) = self.socket(socket)?;
+        let v = option_value(option, value)?;
+        let d = self.driver(on).await?;
+        let r = d.setsockopt(&handle, option, v).await;
+        let r = r.and_then(|r| d.require_ok("setsockopt", r));
+        r.map(|_| ())
+            .map_err(|e| self.driver_stop(on, e, step.meta().requirement))
+    }
+
+    /// Publishes probes until the subscriber gets one (the subscription has reached the
+    /// publisher), bounded by `timeout_ms`.
+    async fn sync_pubsub(
+        &mut self,
+        step: &Step,
+        publisher: &str,
+        subscriber: Option<&str>,
+        peer: Option<&str>,
+        topic: &str,
+        timeout_ms: u64,
+    ) -> StepResult {
+        let timeout = self.env.scaled(timeout_ms);
+        let deadline = Instant::now() + timeout;
+        let (pon, phandle, _) = self.socket(publisher)?;
+        let sub = subscriber.map(|s| self.socket(s)).transpose()?;
+        let conn = peer.map(|p| self.peer(p)).transpose()?;
+        let probe = [topic.as_bytes(), b"\x00sync-probe"].concat();
+        let before = conn.as_ref().map(|c| c.with(|s| s.messages().count()));
+        let mut probes = 0u64;
+        while Instant::now() < deadline {
+            probes += 1;
+            let d = self.driver(pon).await?;
+            if let Err(e) = d
+                .send(&phandle, std::slice::from_ref(&probe), true, 0)
+                .await
+            {
+                return Err(self.driver_stop(pon, e, step.meta().requirement));
+            }
+            let arrived = match (&sub, &conn) {
+                (Some((son, shandle, _)), _) => {
+                    let d = self.driver(*son).await?;
+                    match d.recv(shandle, 10).await {
+                        Ok(r) => r.result == zmtp_driver_protocol::Outcome::Ok,
+                        Err(e) => return Err(self.driver_stop(*son, e, step.meta().requirement)),
+                    }
+                }
+                (None, Some(c)) => c
+                    .wait_until("a probe", Duration::from_millis(10), |s| {
+                        s.messages().count() > before.unwrap_or(0)
+                    })
+                    .await
+                    .is_ok(),
+                (None, None) => {
+                    return Err(Stop::Error(
+                        "sync-pubsub needs `subscriber` or `peer`".into(),
+                    ));
+                }
+            };
+            if arrived {
+                self.measurements.push(crate::verdict::Measurement {
+                    name: format!("sync probes until delivery ({publisher})"),
+                    value: probes as f64,
+                    unit: "messages".into(),
+                });
+                return Ok(());
+            }
+        }
+        Err(self.fail(
+            step,
+            format!("a probe delivered within {} ms", timeout.as_millis()),
+            format!("{probes} probes published, none delivered"),
+        ))
+    }
+
+    /// A fresh, well-formed peer connects, handshakes, and exchanges one message.
+    async fn liveness(
+        &mut self,
+        step: &Step,
+        socket: &str,
+        endpoint: &str,
+        timeout_ms: u64,
+    ) -> StepResult {
+        let (on, handle, stype) = self.socket(socket)?;
+        let ep = self.interp(endpoint)?;
+        let addr = endpoint_addr(&ep)?;
+        let timeout = self.env.scaled(timeout_ms);
+        let peer_type = match stype.as_str() {
+            "PUB" | "XPUB" => "SUB",
+            "SUB" | "XSUB" => "PUB",
+            "PUSH" => "PULL",
+            "PULL" => "PUSH",
+            "REQ" => "REP",
+            "REP" => "REQ",
+            "DEALER" | "ROUTER" => "DEALER",
+            "PAIR" => "PAIR",
+            other => return Err(Stop::Error(format!("liveness: socket type {other}"))),
+        };
+        let name = format!("liveness-{}", self.step_index);
+        let conn = PeerConn::connect(
+            &name,
+            addr,
+            PeerSettings {
+                greeting: GreetingMode::Whole,
+                ..PeerSettings::of_type(peer_type)
+            },
+            self.clock,
+            timeout,
+        )
+        .await
+        .map_err(|e| self.fail(step, "the liveness probe connects", e.to_string()))?;
+        let conn = Arc::new(conn);
+        self.peers.insert(name.clone(), conn.clone());
+        let lost = |e: String| format!("liveness probe: {e}");
+        conn.handshake(timeout).await.map_err(|e| {
+            self.fail(
+                step,
+                "a fresh peer completes a handshake",
+                lost(e.to_string()),
+            )
+        })?;
+        let body = b"liveness".to_vec();
+        let to_iut = !matches!(stype.as_str(), "PUB" | "XPUB" | "PUSH" | "REQ");
+        if to_iut {
+            let msg = match peer_type {
+                "REQ" => vec![Vec::new(), body.clone()],
+                _ => vec![body.clone()],
+            };
+            if peer_type == "PUB" {
+                // The implementation's SUB must have sent its subscriptions; publish on the
+                // first one (or the empty topic).
+                let _ = conn
+                    .wait_until("a subscription", timeout, |s| !s.subscriptions().is_empty())
+                    .await;
+                let topic = conn.with(|s| {
+                    s.subscriptions()
+                        .into_iter()
+                        .find(|(sub, _)| *sub)
+                        .map(|(_, t)| t)
+                        .unwrap_or_default()
+                });
+                let msg = [topic, body.clone()].concat();
+                conn.send_message(&[msg], timeout).await.map_err(|e| {
+                    self.fail(step, "the probe message is written", lost(e.to_string()))
+                })?;
+            } else {
+                conn.send_message(&msg, timeout).await.map_err(|e| {
+                    self.fail(step, "the probe message is written", lost(e.to_string()))
+                })?;
+            }
+            let t = timeout.as_millis() as u64;
+            let d = self.driver(on).await?;
+            let r = match d.recv(&handle, t).await {
+                Ok(r) => r,
+                Err(e) => return Err(self.driver_stop(on, e, step.meta().requirement)),
+            };
+            let got = r.parts().unwrap_or_default();
+            if !got.last().is_some_and(|p| p.ends_with(&body)) {
+                return Err(self.fail(
+                    step,
+                    "the implementation receives the probe's message",
+                    format!("recv answered {} with {} frame(s)", r.result, got.len()),
+                ));
+            }
+        } else {
+            if peer_type == "SUB" {
+                conn.send_subscription(true, b"", None, timeout)
+                    .await
+                    .map_err(|e| self.fail(step, "the probe subscribes", lost(e.to_string())))?;
+            }
+            let deadline = Instant::now() + timeout;
+            loop {
+                let d = self.driver(on).await?;
+                let r = d.send(&handle, std::slice::from_ref(&body), true, 0).await;
+                if let Err(e) = r {
+                    return Err(self.driver_stop(on, e, step.meta().requirement));
+                }
+                let ok = conn
+                    .wait_until("the probe message", Duration::from_millis(20), |s| {
+                        s.messages()
+                            .any(|m| m.last().is_some_and(|p| p.ends_with(&body)))
+                    })
+                    .await
+                    .is_ok();
+                if ok {
+                    break;
+                }
+                if Instant::now() >= deadline || stype != "PUB" && stype != "XPUB" {
+                    let ok = conn
+                        .wait_until(
+                            "the probe message",
+                            deadline.saturating_duration_since(Instant::now()),
+                            |s| {
+                                s.messages()
+                                    .any(|m| m.last().is_some_and(|p| p.ends_with(&body)))
+                            },
+                        )
+                        .await
+                        .is_ok();
+                    if ok {
+                        break;
+                    }
+                    return Err(self.fail(
+                        step,
+                        "the probe receives a message from the implementation",
+                        "nothing arrived",
+                    ));
+                }
+            }
+        }
+        conn.close(CloseHow::Fin).await;
+        Ok(())
+    }
+}
+
+impl From<DriverError> for Stop {
+    fn from(e: DriverError) -> Self {
+        Stop::Error(e.to_string())
+    }
+}

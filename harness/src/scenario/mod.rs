@@ -1,0 +1,268 @@
+//! Scenario files: the built-in ones (`harness/scenarios/*.toml`, embedded at build time) and
+//! any a user loads from a path. Loading validates them: ids unique and prefixed by their
+//! family, every cited requirement in the registry, checks only where checks belong, and every
+//! wait on the implementation tied to a requirement.
+
+mod model;
+
+pub use model::*;
+
+use crate::registry::Registry;
+use std::path::Path;
+use thiserror::Error;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_scenarios.rs"));
+
+/// A case and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedCase {
+    /// The case.
+    pub case: Case,
+    /// Its family.
+    pub family: String,
+    /// The file it came from.
+    pub source: String,
+}
+
+/// Why scenario files could not be loaded.
+#[derive(Debug, Error)]
+pub enum ScenarioError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A file is not valid TOML for the format.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A file parsed but breaks a rule.
+    #[error("{path}: {problems}", problems = .problems.join("\n  "))]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Every problem found.
+        problems: Vec<String>,
+    },
+}
+
+/// Parses one scenario file's text.
+pub fn parse(path: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
+    toml::from_str(text).map_err(|e| ScenarioError::Parse {
+        path: path.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Loads the built-in scenario files.
+pub fn builtin(registry: &Registry) -> Result<Vec<LoadedCase>, ScenarioError> {
+    let mut out = Vec::new();
+    for (name, text) in BUILTIN {
+        out.extend(load_text(name, text, registry)?);
+    }
+    check_unique(&out)?;
+    Ok(out)
+}
+
+/// Loads a scenario file, or every `*.toml` in a directory.
+pub fn load_path(path: &Path, registry: &Registry) -> Result<Vec<LoadedCase>, ScenarioError> {
+    let io = |source| ScenarioError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut files = Vec::new();
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).map_err(io)? {
+            let p = e.map_err(io)?.path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                files.push(p);
+            }
+        }
+        files.sort();
+    } else {
+        files.push(path.to_path_buf());
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|source| ScenarioError::Io {
+            path: f.display().to_string(),
+            source,
+        })?;
+        out.extend(load_text(&f.display().to_string(), &text, registry)?);
+    }
+    check_unique(&out)?;
+    Ok(out)
+}
+
+fn check_unique(cases: &[LoadedCase]) -> Result<(), ScenarioError> {
+    let mut seen = std::collections::HashMap::new();
+    let mut problems = Vec::new();
+    for c in cases {
+        if let Some(prev) = seen.insert(c.case.id.clone(), c.source.clone()) {
+            problems.push(format!(
+                "case id {} is defined in {prev} and {}",
+                c.case.id, c.source
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ScenarioError::Invalid {
+            path: "scenarios".into(),
+            problems,
+        })
+    }
+}
+
+/// Parses and validates one file's text.
+pub fn load_text(
+    path: &str,
+    text: &str,
+    registry: &Registry,
+) -> Result<Vec<LoadedCase>, ScenarioError> {
+    let file = parse(path, text)?;
+    let mut problems = Vec::new();
+    for case in &file.cases {
+        validate_case(&file.family, case, registry, &mut problems);
+    }
+    if !problems.is_empty() {
+        return Err(ScenarioError::Invalid {
+            path: path.to_string(),
+            problems,
+        });
+    }
+    Ok(file
+        .cases
+        .into_iter()
+        .map(|case| LoadedCase {
+            case,
+            family: file.family.clone(),
+            source: path.to_string(),
+        })
+        .collect())
+}
+
+fn validate_case(family: &str, case: &Case, registry: &Registry, problems: &mut Vec<String>) {
+    let id = &case.id;
+    if !id.starts_with(&format!("{family}/")) {
+        problems.push(format!("case {id}: id must start with `{family}/`"));
+    }
+    if case.requirements.is_empty() {
+        problems.push(format!("case {id}: lists no requirements"));
+    }
+    for r in &case.requirements {
+        if registry.get(r).is_none() {
+            problems.push(format!("case {id}: requirement {r} is not in the registry"));
+        }
+    }
+    if case.steps.is_empty() {
+        problems.push(format!("case {id}: has no steps"));
+    }
+    validate_steps(id, &case.steps, registry, problems, false);
+}
+
+fn validate_steps(
+    id: &str,
+    steps: &[Step],
+    registry: &Registry,
+    problems: &mut Vec<String>,
+    checks_only: bool,
+) {
+    for (i, step) in steps.iter().enumerate() {
+        let at = format!("case {id}, step {} ({})", i + 1, step.kind());
+        let meta = step.meta();
+        if let Some(r) = meta.requirement
+            && registry.get(r).is_none()
+        {
+            problems.push(format!("{at}: requirement {r} is not in the registry"));
+        }
+        if let Some(l) = meta.level
+            && !matches!(l, "MUST" | "SHOULD" | "MAY" | "INFO")
+        {
+            problems.push(format!(
+                "{at}: level {l:?} is not MUST, SHOULD, MAY or INFO"
+            ));
+        }
+        if checks_only && !step.is_check() {
+            problems.push(format!("{at}: only checks may appear in a one-of option"));
+        }
+        // A wait on the implementation must say which requirement it embodies, or be optional.
+        let waits_on_iut = matches!(
+            step,
+            Step::Wait { .. }
+                | Step::Accept { .. }
+                | Step::Handshake { .. }
+                | Step::SyncPubSub { .. }
+                | Step::Liveness { .. }
+        );
+        if waits_on_iut && meta.requirement.is_none() && !meta.optional {
+            problems.push(format!(
+                "{at}: waits on the implementation, so it needs `requirement` (or `optional = true`)"
+            ));
+        }
+        match step {
+            Step::Repeat { steps, .. } => {
+                validate_steps(id, steps, registry, problems, checks_only)
+            }
+            Step::OneOf { options, .. } => {
+                if options.is_empty() {
+                    problems.push(format!("{at}: no options"));
+                }
+                for o in options {
+                    if crate::verdict::Verdict::parse(&o.verdict).is_none() {
+                        problems.push(format!(
+                            "{at}: option {:?} has verdict {:?}",
+                            o.label, o.verdict
+                        ));
+                    }
+                    if let Some(r) = &o.requirement
+                        && registry.get(r).is_none()
+                    {
+                        problems.push(format!("{at}: requirement {r} is not in the registry"));
+                    }
+                    validate_steps(id, &o.checks, registry, problems, true);
+                }
+            }
+            Step::Pause { why, .. } if why.trim().is_empty() => {
+                problems.push(format!("{at}: a pause must say why"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every requirement a case cites: its list, and each step's (recursively).
+pub fn cited_requirements(case: &Case) -> Vec<String> {
+    fn walk(steps: &[Step], out: &mut Vec<String>) {
+        for s in steps {
+            if let Some(r) = s.meta().requirement {
+                out.push(r.to_string());
+            }
+            match s {
+                Step::Repeat { steps, .. } => walk(steps, out),
+                Step::OneOf { options, .. } => {
+                    for o in options {
+                        if let Some(r) = &o.requirement {
+                            out.push(r.clone());
+                        }
+                        walk(&o.checks, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = case.requirements.clone();
+    walk(&case.steps, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}

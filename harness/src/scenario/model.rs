@@ -1,0 +1,700 @@
+//! The scenario file format (serde). `harness/scenarios/README.md` documents it for authors.
+//!
+//! A file holds one family of cases. A case names the requirements it checks, then lists
+//! steps: things the implementation does through its driver (`socket`, `bind`, `send` ...),
+//! things the raw peer does (`peer.connect`, `peer.handshake`, `peer.send` ...), bounded waits
+//! for observable events (`peer.wait`, `peer.accept`), and checks (`check.*`, the named
+//! assertion primitives, implemented once in `engine::checks`).
+//!
+//! Every step also takes `requirement` (a failure of this step is a failure of that
+//! requirement; without one, a failed step is a harness ERROR), `optional` (a failure does
+//! not end the case), `note`, `label` and `level` (checks: force `MUST` / `SHOULD` / `MAY` /
+//! `INFO`). Unknown fields are errors, so a typo never silently weakens a case.
+
+use crate::peer::{CloseHow, GreetingMode, PeerSettings};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One scenario file: a family of cases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// The family, e.g. `slow-joiner`; every case id starts with `family/`.
+    pub family: String,
+    /// What the family is about.
+    #[serde(default)]
+    pub description: String,
+    /// The cases.
+    #[serde(rename = "case")]
+    pub cases: Vec<Case>,
+}
+
+/// One case: a description, the requirements it checks, and its steps.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Stable id, `family/name`.
+    pub id: String,
+    /// One line.
+    pub title: String,
+    /// What is done and why, for `explain`.
+    #[serde(default)]
+    pub description: String,
+    /// Every requirement the case checks.
+    pub requirements: Vec<String>,
+    /// Tags for selection, e.g. `seed`, `wire`, `slow`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Socket types each role must support, e.g. `["PUB"]`; checked against `hello` first.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// The steps, in order.
+    #[serde(rename = "step", default)]
+    pub steps: Vec<Step>,
+}
+
+/// Which implementation process a driver step addresses.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The implementation under test (`--iut`).
+    #[default]
+    Iut,
+    /// A second process (`--iut2`, by default the same implementation).
+    Iut2,
+}
+
+impl Role {
+    /// The role's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Iut => "iut",
+            Role::Iut2 => "iut2",
+        }
+    }
+}
+
+/// A condition on what a raw-peer connection has seen; every field given must hold.
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Until {
+    /// The implementation's greeting arrived.
+    #[serde(default)]
+    pub greeting: bool,
+    /// The implementation's READY (the end of its handshake) arrived.
+    #[serde(default)]
+    pub ready: bool,
+    /// At least this many messages arrived.
+    #[serde(default)]
+    pub messages: Option<usize>,
+    /// At least this many subscriptions or cancellations arrived.
+    #[serde(default)]
+    pub subscriptions: Option<usize>,
+    /// A subscription to this topic (text) arrived.
+    #[serde(default)]
+    pub subscription: Option<String>,
+    /// A command with this name arrived.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// The connection ended.
+    #[serde(default)]
+    pub closed: bool,
+    /// The connection ended, or the implementation sent ERROR or broke the protocol.
+    #[serde(default)]
+    pub ended: bool,
+    /// At least this many octets arrived.
+    #[serde(default)]
+    pub received: Option<u64>,
+    /// A burst message with this sequence number arrived.
+    #[serde(default)]
+    pub burst_seq: Option<u64>,
+}
+
+/// One allowed outcome of `check.one-of`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alternative {
+    /// What this outcome is, e.g. "ERROR then close".
+    pub label: String,
+    /// The verdict when it holds: `PASS`, `WARN`, `INFO` or `FAIL` (a known-bad shape).
+    #[serde(default = "pass")]
+    pub verdict: String,
+    /// The requirement this outcome concerns.
+    #[serde(default)]
+    pub requirement: Option<String>,
+    /// Checks (`check.*` steps) that must all hold.
+    pub checks: Vec<Step>,
+}
+
+macro_rules! steps {
+    ($( $(#[$vm:meta])* $variant:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? } ),* $(,)?) => {
+        /// One step of a case (the `do` field selects the kind).
+        #[derive(Debug, Clone, Deserialize, Serialize)]
+        #[serde(tag = "do", deny_unknown_fields)]
+        pub enum Step {
+            $(
+                $(#[$vm])*
+                $variant {
+                    $( $(#[$fm])* $field: $ty, )*
+                    /// A failure of this step is a failure of this requirement.
+                    #[serde(default)]
+                    requirement: Option<String>,
+                    /// A failure does not end the case.
+                    #[serde(default)]
+                    optional: bool,
+                    /// Shown in reports.
+                    #[serde(default)]
+                    note: Option<String>,
+                    /// Short name in reports.
+                    #[serde(default)]
+                    label: Option<String>,
+                    /// Checks: force the level (`MUST`, `SHOULD`, `MAY`, `INFO`).
+                    #[serde(default)]
+                    level: Option<String>,
+                },
+            )*
+        }
+
+        impl Step {
+            /// The `do` name of this step.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $( Step::$variant { .. } => step_name(stringify!($variant)), )*
+                }
+            }
+
+            /// The common fields: requirement, optional, note, label, level.
+            pub fn meta(&self) -> Meta<'_> {
+                match self {
+                    $( Step::$variant { requirement, optional, note, label, level, .. } =>
+                        Meta { requirement: requirement.as_deref(), optional: *optional,
+                               note: note.as_deref(), label: label.as_deref(),
+                               level: level.as_deref() }, )*
+                }
+            }
+        }
+    };
+}
+
+/// The fields every step has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Meta<'a> {
+    /// A failure of this step is a failure of this requirement.
+    pub requirement: Option<&'a str>,
+    /// A failure does not end the case.
+    pub optional: bool,
+    /// Shown in reports.
+    pub note: Option<&'a str>,
+    /// Short name.
+    pub label: Option<&'a str>,
+    /// Forced level of a check.
+    pub level: Option<&'a str>,
+}
+
+steps! {
+    // ---- the implementation, through its driver -------------------------------------------
+    /// Create a socket named `name` and set `options` (name → integer, text, or `hex:..`).
+    #[serde(rename = "socket")]
+    Socket {
+        #[serde(default)] on: Role,
+        #[serde(rename = "type")] socket_type: String,
+        name: String,
+        #[serde(default)] options: BTreeMap<String, toml::Value>,
+    },
+    /// Set one option.
+    #[serde(rename = "set")]
+    Set { socket: String, option: String, value: toml::Value },
+    /// Bind; the concrete endpoint is saved in `save` (default `<socket>_ep`).
+    #[serde(rename = "bind")]
+    Bind {
+        socket: String,
+        #[serde(default = "default_endpoint")] endpoint: String,
+        #[serde(default)] save: Option<String>,
+    },
+    /// Connect (asynchronous, like libzmq).
+    #[serde(rename = "connect")]
+    Connect { socket: String, endpoint: String },
+    /// Disconnect from an endpoint.
+    #[serde(rename = "disconnect")]
+    Disconnect { socket: String, endpoint: String },
+    /// Unbind an endpoint.
+    #[serde(rename = "unbind")]
+    Unbind { socket: String, endpoint: String },
+    /// Send one message; `expect` is the result required (default `ok`).
+    #[serde(rename = "send")]
+    Send {
+        socket: String,
+        #[serde(default)] parts: Option<Vec<String>>,
+        #[serde(default)] parts_hex: Option<Vec<String>>,
+        #[serde(default)] dontwait: bool,
+        #[serde(default)] expect: Option<String>,
+        #[serde(default)] save: Option<String>,
+    },
+    /// Send a numbered burst at full speed inside the driver; the report is saved.
+    #[serde(rename = "burst")]
+    Burst {
+        socket: String,
+        count: u64,
+        #[serde(default)] first_seq: u64,
+        #[serde(default)] topic: String,
+        #[serde(default)] size: u64,
+        #[serde(default = "one")] parts: u64,
+        /// Routing frames in front of every message (ROUTER), text.
+        #[serde(default)] prefix: Vec<String>,
+        #[serde(default)] dontwait: bool,
+        #[serde(default = "yes")] stop_on_would_block: bool,
+        #[serde(default = "default_burst_ms")] timeout_ms: u64,
+        save: String,
+    },
+    /// Receive one message (saved as the driver's reply); `expect` is the result required.
+    #[serde(rename = "recv")]
+    Recv {
+        socket: String,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+        #[serde(default)] expect: Option<String>,
+        #[serde(default)] save: Option<String>,
+    },
+    /// Collect messages until `max`, a quiet period, or the deadline; the report is saved.
+    #[serde(rename = "drain")]
+    Drain {
+        socket: String,
+        #[serde(default = "default_max")] max: u64,
+        #[serde(default = "default_quiet_ms")] quiet_ms: u64,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+        #[serde(default)] strip_prefix: u64,
+        save: String,
+    },
+    /// Close a socket, optionally setting its linger first; saves the driver's reply.
+    #[serde(rename = "close")]
+    Close {
+        socket: String,
+        #[serde(default)] linger_ms: Option<i64>,
+        #[serde(default)] save: Option<String>,
+    },
+    /// Ask the driver to exit (it closes everything honouring linger); does not wait.
+    #[serde(rename = "exit")]
+    Exit { #[serde(default)] on: Role },
+    /// Send SIGTERM; does not wait.
+    #[serde(rename = "terminate")]
+    Terminate { #[serde(default)] on: Role },
+    /// SIGKILL the process now and reap it.
+    #[serde(rename = "kill")]
+    Kill { #[serde(default)] on: Role },
+    /// Wait for the process to exit; saves `{code, signal, elapsed_ms}` measured from the
+    /// `exit` or `terminate` step.
+    #[serde(rename = "wait-exit")]
+    WaitExit {
+        #[serde(default)] on: Role,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+        #[serde(default)] save: Option<String>,
+    },
+    /// Start a fresh process for the role (after `kill` or `exit`); its sockets are gone.
+    #[serde(rename = "restart")]
+    Restart { #[serde(default)] on: Role },
+    /// Save the process's open file descriptor count (from /proc).
+    #[serde(rename = "count-fds")]
+    CountFds { #[serde(default)] on: Role, save: String },
+
+    // ---- the raw peer ---------------------------------------------------------------------
+    /// Listen on 127.0.0.1 (a new port, or the address saved in `address_of`); the endpoint is
+    /// saved in `save` (default `<listener>_ep`). With `auto` (default), accepted connections
+    /// greet and handshake on their own.
+    #[serde(rename = "peer.listen")]
+    Listen {
+        listener: String,
+        #[serde(default)] settings: PeerSettings,
+        #[serde(default = "yes")] auto: bool,
+        #[serde(default)] address_of: Option<String>,
+        #[serde(default)] save: Option<String>,
+    },
+    /// Stop listening (accepted connections stay).
+    #[serde(rename = "peer.unlisten")]
+    Unlisten { listener: String },
+    /// Wait for connection number `n` (default: the next unnamed one) on a listener and call
+    /// it `name`; the accept time is saved as mark `name`.
+    #[serde(rename = "peer.accept")]
+    Accept {
+        listener: String,
+        name: String,
+        #[serde(default)] n: Option<usize>,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+    },
+    /// Connect a raw peer named `peer` to an endpoint.
+    #[serde(rename = "peer.connect")]
+    PeerConnect {
+        peer: String,
+        to: String,
+        #[serde(default)] settings: PeerSettings,
+    },
+    /// Send the greeting (or its first `octets`), in `mode` (default: the settings').
+    #[serde(rename = "peer.greet")]
+    Greet {
+        peer: String,
+        #[serde(default)] mode: Option<GreetingMode>,
+        #[serde(default)] octets: Option<usize>,
+    },
+    /// Complete the greeting and the handshake; fails if the implementation does not.
+    #[serde(rename = "peer.handshake")]
+    Handshake {
+        peer: String,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+    },
+    /// Send a message.
+    #[serde(rename = "peer.send")]
+    PeerSend {
+        peer: String,
+        #[serde(default)] parts: Option<Vec<String>>,
+        #[serde(default)] parts_hex: Option<Vec<String>>,
+    },
+    /// Send a numbered burst in the driver protocol's burst format.
+    #[serde(rename = "peer.burst")]
+    PeerBurst {
+        peer: String,
+        count: u64,
+        #[serde(default)] first_seq: u64,
+        #[serde(default)] topic: String,
+        #[serde(default)] size: u64,
+        #[serde(default = "one")] parts: u64,
+        #[serde(default = "default_burst_ms")] timeout_ms: u64,
+    },
+    /// Subscribe (or cancel) in the form the implementation's version calls for, or `form`
+    /// (`message` = ZMTP 3.0, `command` = 3.1).
+    #[serde(rename = "peer.subscribe")]
+    PeerSubscribe {
+        peer: String,
+        #[serde(default)] topic: String,
+        #[serde(default)] topic_hex: Option<String>,
+        #[serde(default)] cancel: bool,
+        #[serde(default)] form: Option<String>,
+    },
+    /// Send PING.
+    #[serde(rename = "peer.ping")]
+    PeerPing {
+        peer: String,
+        #[serde(default)] ttl: u16,
+        #[serde(default)] context_hex: String,
+    },
+    /// Send a well-formed command frame: `name` then data.
+    #[serde(rename = "peer.command")]
+    PeerCommand {
+        peer: String,
+        name: String,
+        #[serde(default)] data_hex: String,
+    },
+    /// Send a frame exactly as described: any flags octet, any declared size (`size`),
+    /// written in the form the LONG flag selects or `size_form` (`short` / `long`).
+    #[serde(rename = "peer.frame")]
+    PeerFrame {
+        peer: String,
+        flags: u8,
+        #[serde(default)] size: Option<u64>,
+        #[serde(default)] size_form: Option<String>,
+        #[serde(default)] body_hex: String,
+    },
+    /// Send raw octets, in one write or in pieces of the given sizes (the last size repeats),
+    /// then optionally close (`then = "fin"` or `"rst"`).
+    #[serde(rename = "peer.raw")]
+    PeerRaw {
+        peer: String,
+        hex: String,
+        #[serde(default)] pieces: Vec<usize>,
+        #[serde(default)] then: Option<CloseHow>,
+    },
+    /// Stop reading (the TCP window fills).
+    #[serde(rename = "peer.stop-reading")]
+    StopReading { peer: String },
+    /// Resume reading.
+    #[serde(rename = "peer.resume-reading")]
+    ResumeReading { peer: String },
+    /// Close the connection: `fin` (default) or `rst`.
+    #[serde(rename = "peer.close")]
+    PeerClose { peer: String, #[serde(default = "fin")] how: CloseHow },
+    /// Wait (bounded) until a condition holds on a connection; its time is saved as `mark`.
+    #[serde(rename = "peer.wait")]
+    Wait {
+        peer: String,
+        until: Until,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+        #[serde(default)] mark: Option<String>,
+    },
+
+    // ---- control --------------------------------------------------------------------------
+    /// Record the current time under a name.
+    #[serde(rename = "mark")]
+    Mark { name: String },
+    /// Wait a fixed time: only to hold a state (a peer not reading for a while), never to
+    /// synchronise. Every pause says why.
+    #[serde(rename = "pause")]
+    Pause { ms: u64, why: String },
+    /// Run `steps` `times` times; `${i}` is the iteration (from 1).
+    #[serde(rename = "repeat")]
+    Repeat { times: u64, steps: Vec<Step> },
+    /// Publish probe messages on a PUB/XPUB socket until a subscriber (a driver socket, or a
+    /// raw peer) receives one: the subscription has reached the publisher.
+    #[serde(rename = "sync-pubsub")]
+    SyncPubSub {
+        publisher: String,
+        #[serde(default)] subscriber: Option<String>,
+        #[serde(default)] peer: Option<String>,
+        #[serde(default)] topic: String,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+    },
+    /// A fresh raw peer of a compatible type connects to `endpoint`, completes a handshake,
+    /// and exchanges one message with the implementation's `socket`.
+    #[serde(rename = "liveness")]
+    Liveness {
+        socket: String,
+        endpoint: String,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+    },
+
+    // ---- checks (the assertion primitives) ------------------------------------------------
+    /// Burst messages arrived in increasing order, without duplicates (`drain` = a saved
+    /// drain report, or `peer` = a raw-peer connection).
+    #[serde(rename = "check.in-order")]
+    InOrder { #[serde(default)] drain: Option<String>, #[serde(default)] peer: Option<String> },
+    /// No partial or malformed multipart message was delivered.
+    #[serde(rename = "check.no-partial")]
+    NoPartial { #[serde(default)] drain: Option<String>, #[serde(default)] peer: Option<String> },
+    /// The number of burst messages delivered (of `topic`, if given) is within bounds.
+    #[serde(rename = "check.count")]
+    Count {
+        #[serde(default)] drain: Option<String>,
+        #[serde(default)] peer: Option<String>,
+        #[serde(default)] min: Option<u64>,
+        #[serde(default)] max: Option<u64>,
+        #[serde(default)] topic: Option<String>,
+    },
+    /// Of a burst, what arrived is one run ending with its last accepted message: a dropped
+    /// prefix, then everything (the slow-joiner shape).
+    #[serde(rename = "check.suffix")]
+    Suffix {
+        #[serde(default)] drain: Option<String>,
+        #[serde(default)] peer: Option<String>,
+        burst: String,
+        /// Nothing at all arriving also holds (the subscription came after the whole burst).
+        #[serde(default)] allow_empty: bool,
+    },
+    /// Nothing of a burst arrived.
+    #[serde(rename = "check.none-of")]
+    NoneOf {
+        #[serde(default)] drain: Option<String>,
+        #[serde(default)] peer: Option<String>,
+        burst: String,
+    },
+    /// Every message a burst accepted arrived exactly once.
+    #[serde(rename = "check.all-of")]
+    AllOf {
+        #[serde(default)] drain: Option<String>,
+        #[serde(default)] peer: Option<String>,
+        burst: String,
+    },
+    /// A burst was never refused and no single send took longer than `max_ms`.
+    #[serde(rename = "check.not-blocked")]
+    NotBlocked { burst: String, #[serde(default = "default_block_ms")] max_ms: u64 },
+    /// A burst met back-pressure: a send would block (or timed out) before all were sent.
+    #[serde(rename = "check.blocked")]
+    Blocked { burst: String },
+    /// No message whose first frame starts with the prefix reached the raw peer.
+    #[serde(rename = "check.no-prefix")]
+    NoPrefix {
+        peer: String,
+        #[serde(default)] prefix: String,
+        #[serde(default)] prefix_hex: Option<String>,
+    },
+    /// The subscriptions (and cancellations) received on a connection, as multisets, are
+    /// exactly these; `form` also requires the wire form (`message` or `command`).
+    #[serde(rename = "check.subscriptions")]
+    Subscriptions {
+        peer: String,
+        #[serde(default)] topics: Vec<String>,
+        #[serde(default)] cancels: Vec<String>,
+        #[serde(default)] form: Option<String>,
+    },
+    /// The implementation closed the connection (FIN or RST), within `within_ms` of mark
+    /// `since` (default: the case start).
+    #[serde(rename = "check.closed")]
+    Closed {
+        peer: String,
+        #[serde(default)] within_ms: Option<u64>,
+        #[serde(default)] since: Option<String>,
+    },
+    /// The connection is still open.
+    #[serde(rename = "check.open")]
+    Open { peer: String },
+    /// A command with this name did (or did not) arrive.
+    #[serde(rename = "check.command")]
+    Command { peer: String, name: String, #[serde(default = "yes")] present: bool },
+    /// The implementation did (or did not) break a protocol rule on this connection.
+    #[serde(rename = "check.violation")]
+    Violation { peer: String, #[serde(default)] present: bool },
+    /// The raw peer received exactly this message (`index`, 0-based) after the handshake.
+    #[serde(rename = "check.received")]
+    Received {
+        peer: String,
+        #[serde(default)] parts: Option<Vec<String>>,
+        #[serde(default)] parts_hex: Option<Vec<String>>,
+        #[serde(default)] index: usize,
+    },
+    /// A saved driver reply has this `result` (`ok`, `would_block`, `timeout`, `error`,
+    /// `unsupported`).
+    #[serde(rename = "check.result")]
+    Result { var: String, is: String },
+    /// A field of a saved value (dotted path) equals a value or lies within bounds.
+    #[serde(rename = "check.field")]
+    Field {
+        var: String,
+        path: String,
+        #[serde(default)] equals: Option<toml::Value>,
+        #[serde(default)] min: Option<f64>,
+        #[serde(default)] max: Option<f64>,
+    },
+    /// A saved `recv` got exactly this message.
+    #[serde(rename = "check.message")]
+    Message {
+        var: String,
+        #[serde(default)] parts: Option<Vec<String>>,
+        #[serde(default)] parts_hex: Option<Vec<String>>,
+    },
+    /// The process is alive (it did not crash).
+    #[serde(rename = "check.alive")]
+    Alive { #[serde(default)] on: Role },
+    /// A process exited (saved by `wait-exit`) with this code, within this time.
+    #[serde(rename = "check.exited")]
+    Exited {
+        var: String,
+        #[serde(default)] code: Option<i32>,
+        #[serde(default)] within_ms: Option<u64>,
+    },
+    /// The time between two marks (or connection events `peer:<name>:<event>`) is within bounds.
+    #[serde(rename = "check.elapsed")]
+    Elapsed {
+        from: String,
+        to: String,
+        #[serde(default)] min_ms: Option<f64>,
+        #[serde(default)] max_ms: Option<f64>,
+    },
+    /// Record a measurement (INFO): time between two marks, or a saved field.
+    #[serde(rename = "check.measure")]
+    Measure {
+        name: String,
+        #[serde(default)] from: Option<String>,
+        #[serde(default)] to: Option<String>,
+        #[serde(default)] var: Option<String>,
+        #[serde(default)] path: Option<String>,
+        #[serde(default)] unit: Option<String>,
+    },
+    /// The first alternative whose checks all hold decides the verdict; none holding is a
+    /// failure of this step's requirement. For every place the spec allows several outcomes.
+    #[serde(rename = "check.one-of")]
+    OneOf { options: Vec<Alternative> },
+}
+
+fn step_name(variant: &str) -> &'static str {
+    // Kept in step with the serde renames above; used for reports only.
+    match variant {
+        "Socket" => "socket",
+        "Set" => "set",
+        "Bind" => "bind",
+        "Connect" => "connect",
+        "Disconnect" => "disconnect",
+        "Unbind" => "unbind",
+        "Send" => "send",
+        "Burst" => "burst",
+        "Recv" => "recv",
+        "Drain" => "drain",
+        "Close" => "close",
+        "Exit" => "exit",
+        "Terminate" => "terminate",
+        "Kill" => "kill",
+        "WaitExit" => "wait-exit",
+        "Restart" => "restart",
+        "CountFds" => "count-fds",
+        "Listen" => "peer.listen",
+        "Unlisten" => "peer.unlisten",
+        "Accept" => "peer.accept",
+        "PeerConnect" => "peer.connect",
+        "Greet" => "peer.greet",
+        "Handshake" => "peer.handshake",
+        "PeerSend" => "peer.send",
+        "PeerBurst" => "peer.burst",
+        "PeerSubscribe" => "peer.subscribe",
+        "PeerPing" => "peer.ping",
+        "PeerCommand" => "peer.command",
+        "PeerFrame" => "peer.frame",
+        "PeerRaw" => "peer.raw",
+        "StopReading" => "peer.stop-reading",
+        "ResumeReading" => "peer.resume-reading",
+        "PeerClose" => "peer.close",
+        "Wait" => "peer.wait",
+        "Mark" => "mark",
+        "Pause" => "pause",
+        "Repeat" => "repeat",
+        "SyncPubSub" => "sync-pubsub",
+        "Liveness" => "liveness",
+        "InOrder" => "check.in-order",
+        "NoPartial" => "check.no-partial",
+        "Count" => "check.count",
+        "Suffix" => "check.suffix",
+        "NoneOf" => "check.none-of",
+        "AllOf" => "check.all-of",
+        "NotBlocked" => "check.not-blocked",
+        "Blocked" => "check.blocked",
+        "NoPrefix" => "check.no-prefix",
+        "Subscriptions" => "check.subscriptions",
+        "Closed" => "check.closed",
+        "Open" => "check.open",
+        "Command" => "check.command",
+        "Violation" => "check.violation",
+        "Received" => "check.received",
+        "Result" => "check.result",
+        "Field" => "check.field",
+        "Message" => "check.message",
+        "Alive" => "check.alive",
+        "Exited" => "check.exited",
+        "Elapsed" => "check.elapsed",
+        "Measure" => "check.measure",
+        "OneOf" => "check.one-of",
+        _ => "step",
+    }
+}
+
+impl Step {
+    /// Whether this step is a check (`check.*`).
+    pub fn is_check(&self) -> bool {
+        self.kind().starts_with("check.")
+    }
+}
+
+fn default_endpoint() -> String {
+    "tcp://127.0.0.1:0".into()
+}
+fn yes() -> bool {
+    true
+}
+fn one() -> u64 {
+    1
+}
+fn fin() -> CloseHow {
+    CloseHow::Fin
+}
+fn pass() -> String {
+    "PASS".into()
+}
+fn default_wait_ms() -> u64 {
+    2000
+}
+fn default_burst_ms() -> u64 {
+    10_000
+}
+fn default_quiet_ms() -> u64 {
+    300
+}
+fn default_max() -> u64 {
+    1_000_000
+}
+fn default_block_ms() -> u64 {
+    500
+}
