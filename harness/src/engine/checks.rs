@@ -222,6 +222,24 @@ impl Ctx<'_> {
         })
     }
 
+    /// Expected frames of a check, with `${...}` replaced.
+    fn check_parts(
+        &self,
+        parts: &Option<Vec<String>>,
+        parts_hex: &Option<Vec<String>>,
+    ) -> Result<Vec<Vec<u8>>, String> {
+        let interp_all = |v: &Option<Vec<String>>| -> Result<Option<Vec<String>>, String> {
+            v.as_ref()
+                .map(|v| {
+                    v.iter()
+                        .map(|p| self.interp(p).map_err(|e| format!("{e:?}")))
+                        .collect()
+                })
+                .transpose()
+        };
+        message_parts(&interp_all(parts)?, &interp_all(parts_hex)?).map_err(|e| format!("{e:?}"))
+    }
+
     fn scaled_ms(&self, ms: u64) -> f64 {
         ms as f64 * self.env.timeout_scale.max(1.0)
     }
@@ -583,9 +601,9 @@ impl Ctx<'_> {
                 index,
                 ..
             } => {
-                let want = match message_parts(parts, parts_hex) {
+                let want = match self.check_parts(parts, parts_hex) {
                     Ok(w) => w,
-                    Err(_) => return Eval::broken("the check needs parts"),
+                    Err(e) => return Eval::broken(e),
                 };
                 match self.peer(peer) {
                     Ok(c) => c.with(|s| {
@@ -661,9 +679,9 @@ impl Ctx<'_> {
                 parts_hex,
                 ..
             } => {
-                let want = match message_parts(parts, parts_hex) {
+                let want = match self.check_parts(parts, parts_hex) {
                     Ok(w) => w,
-                    Err(_) => return Eval::broken("the check needs parts"),
+                    Err(e) => return Eval::broken(e),
                 };
                 match self.vars.get(var) {
                     Some(v) => {

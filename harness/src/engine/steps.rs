@@ -96,6 +96,25 @@ impl Until {
 }
 
 impl Ctx<'_> {
+    /// The frames of a message, with `${...}` replaced in each.
+    fn parts(
+        &self,
+        parts: &Option<Vec<String>>,
+        parts_hex: &Option<Vec<String>>,
+    ) -> Result<Vec<Vec<u8>>, Stop> {
+        let interp_all = |v: &Option<Vec<String>>| -> Result<Option<Vec<String>>, Stop> {
+            v.as_ref()
+                .map(|v| v.iter().map(|p| self.interp(p)).collect())
+                .transpose()
+        };
+        message_parts(&interp_all(parts)?, &interp_all(parts_hex)?)
+    }
+
+    /// Hex from a scenario, with `${...}` replaced first.
+    fn hex(&self, what: &str, s: &str) -> Result<Vec<u8>, Stop> {
+        unhex(what, &self.interp(s)?)
+    }
+
     /// Runs steps in order, recording each.
     pub(crate) fn run_steps<'a>(
         &'a mut self,
@@ -232,7 +251,7 @@ impl Ctx<'_> {
                 ..
             } => {
                 let (on, handle, _) = self.socket(socket)?;
-                let frames = message_parts(parts, parts_hex)?;
+                let frames = self.parts(parts, parts_hex)?;
                 let timeout = self.env.scaled(2000).as_millis() as u64;
                 let d = self.driver(on).await?;
                 let r = match d.send(&handle, &frames, *dontwait, timeout).await {
@@ -586,7 +605,7 @@ impl Ctx<'_> {
                 ..
             } => {
                 let conn = self.peer(peer)?;
-                let frames = message_parts(parts, parts_hex)?;
+                let frames = self.parts(parts, parts_hex)?;
                 conn.send_message(&frames, self.env.scaled(5000))
                     .await
                     .map_err(|e| self.fail(step, "the message is written", e.to_string()))
@@ -636,8 +655,8 @@ impl Ctx<'_> {
             } => {
                 let conn = self.peer(peer)?;
                 let topic = match topic_hex {
-                    Some(h) => unhex("topic_hex", h)?,
-                    None => topic.as_bytes().to_vec(),
+                    Some(h) => self.hex("topic_hex", h)?,
+                    None => self.interp(topic)?.into_bytes(),
                 };
                 let form = match form.as_deref() {
                     None => None,
@@ -656,7 +675,7 @@ impl Ctx<'_> {
                 ..
             } => {
                 let conn = self.peer(peer)?;
-                let ctx = unhex("context_hex", context_hex)?;
+                let ctx = self.hex("context_hex", context_hex)?;
                 conn.ping(*ttl, &ctx, self.env.scaled(5000))
                     .await
                     .map_err(|e| self.fail(step, "PING is written", e.to_string()))
@@ -668,7 +687,7 @@ impl Ctx<'_> {
                 ..
             } => {
                 let conn = self.peer(peer)?;
-                let data = unhex("data_hex", data_hex)?;
+                let data = self.hex("data_hex", data_hex)?;
                 let cmd = zmtp_codec::Command::Unknown(zmtp_codec::command::Unknown {
                     name: name.as_bytes(),
                     data: &data,
@@ -686,7 +705,7 @@ impl Ctx<'_> {
                 ..
             } => {
                 let conn = self.peer(peer)?;
-                let body = unhex("body_hex", body_hex)?;
+                let body = self.hex("body_hex", body_hex)?;
                 let long = match size_form.as_deref() {
                     Some("long") => true,
                     Some("short") => false,
@@ -711,16 +730,34 @@ impl Ctx<'_> {
                 peer,
                 hex,
                 pieces,
+                split_at,
                 then,
                 ..
             } => {
                 let conn = self.peer(peer)?;
-                let bytes = unhex("hex", &self.interp(hex)?)?;
+                let bytes = self.hex("hex", hex)?;
                 let t = self.env.scaled(5000);
+                let mut pieces = pieces.clone();
+                if let Some(at) = split_at {
+                    let mut last = 0usize;
+                    for cut in self
+                        .interp(at)?
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                    {
+                        let cut: usize = cut
+                            .parse()
+                            .map_err(|e| Stop::Error(format!("split_at {cut:?}: {e}")))?;
+                        pieces.push(cut.saturating_sub(last));
+                        last = cut;
+                    }
+                    pieces.push(bytes.len().saturating_sub(last).max(1));
+                }
                 let r = if pieces.is_empty() {
                     conn.write(&bytes, t).await
                 } else {
-                    conn.write_in_pieces(&bytes, pieces, t).await
+                    conn.write_in_pieces(&bytes, &pieces, t).await
                 };
                 r.map_err(|e| self.fail(step, "the octets are written", e.to_string()))?;
                 if let Some(how) = then {
@@ -854,7 +891,11 @@ impl Ctx<'_> {
         value: &toml::Value,
     ) -> StepResult {
         let (on, handle, _) = self.socket(socket)?;
-        let v = option_value(option, value)?;
+        let value = match value {
+            toml::Value::String(t) => toml::Value::String(self.interp(t)?),
+            other => other.clone(),
+        };
+        let v = option_value(option, &value)?;
         let d = self.driver(on).await?;
         let r = d.setsockopt(&handle, option, v).await;
         let r = r.and_then(|r| d.require_ok("setsockopt", r));

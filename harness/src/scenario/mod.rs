@@ -4,6 +4,7 @@
 //! wait on the implementation tied to a requirement.
 
 mod model;
+mod template;
 
 pub use model::*;
 
@@ -53,12 +54,23 @@ pub enum ScenarioError {
     },
 }
 
-/// Parses one scenario file's text.
+/// Parses one scenario file's text, expanding case templates (`params`, `matrix`).
 pub fn parse(path: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
-    toml::from_str(text).map_err(|e| ScenarioError::Parse {
+    let err = |message: String| ScenarioError::Parse {
         path: path.to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+    if let Some(toml::Value::Array(cases)) = table.remove("case") {
+        let mut expanded = Vec::new();
+        for case in cases {
+            expanded.extend(template::expand(case).map_err(&err)?);
+        }
+        table.insert("case".into(), toml::Value::Array(expanded));
+    }
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| err(e.to_string()))
 }
 
 /// Loads the built-in scenario files.

@@ -400,6 +400,8 @@ steps! {
         peer: String,
         hex: String,
         #[serde(default)] pieces: Vec<usize>,
+        /// Write in pieces cut at these offsets (comma-separated, `${...}` allowed).
+        #[serde(default)] split_at: Option<String>,
         #[serde(default)] then: Option<CloseHow>,
     },
     /// Stop reading (the TCP window fills).
