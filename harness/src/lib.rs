@@ -2,6 +2,7 @@
 //! plays the raw ZMTP peer itself, and judges what it sees against `spec/`.
 
 pub mod baseline;
+pub mod coverage;
 pub mod dissect;
 pub mod driver;
 pub mod engine;

@@ -35,6 +35,8 @@ enum Command {
     Explain(ExplainArgs),
     /// Show which drivers are available here.
     Drivers,
+    /// For every requirement, the cases that check it (or why it cannot be tested).
+    Coverage(CoverageArgs),
     /// Decode ZMTP octets: greeting, frames and commands, or the first rule they break.
     Decode(DecodeArgs),
     /// Run a built-in driver (used by the harness itself to start `libzmq` and `zmqrs`).
@@ -116,6 +118,18 @@ struct ListArgs {
 }
 
 #[derive(Args)]
+struct CoverageArgs {
+    #[command(flatten)]
+    source: ScenarioSource,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// List every case per requirement (not only the first three).
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Args)]
 struct ExplainArgs {
     /// The case id.
     case: String,
@@ -173,6 +187,29 @@ struct DecodeArgs {
     /// Reject frames larger than this many octets.
     #[arg(long)]
     max_frame_size: Option<u64>,
+}
+
+/// `print!` through [`emit`].
+macro_rules! out {
+    ($($t:tt)*) => { emit(&format!($($t)*)) };
+}
+
+/// `println!` through [`emit`].
+macro_rules! outln {
+    ($($t:tt)*) => { emit(&format!("{}\n", format_args!($($t)*))) };
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the program quietly instead of panicking.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
 }
 
 fn registry() -> Result<Arc<Registry>, String> {
@@ -259,12 +296,12 @@ async fn run_command(args: RunArgs) -> Result<ExitCode, String> {
             deviations: deviations.clone(),
         });
     }
-    print!("{}", report::render_text(&report, !args.brief));
+    out!("{}", report::render_text(&report, !args.brief));
     if !outcome.flips.is_empty() {
-        println!("\nVerdicts that differed between the {} runs:", args.repeat);
+        outln!("\nVerdicts that differed between the {} runs:", args.repeat);
         for (id, vs) in &outcome.flips {
             let vs: Vec<&str> = vs.iter().map(|v| v.as_str()).collect();
-            println!("  {id}: {}", vs.join(" "));
+            outln!("  {id}: {}", vs.join(" "));
         }
     }
     if let Some(path) = &args.json {
@@ -302,7 +339,7 @@ fn list_command(args: ListArgs) -> Result<ExitCode, String> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
         );
@@ -311,16 +348,16 @@ fn list_command(args: ListArgs) -> Result<ExitCode, String> {
         for c in &cases {
             if c.family != family {
                 family = c.family.clone();
-                println!("\n{family}");
+                outln!("\n{family}");
             }
-            println!(
+            outln!(
                 "  {:<48} {}  [{}]",
                 c.case.id,
                 c.case.title,
                 c.case.requirements.join(" ")
             );
         }
-        println!("\n{} case(s)", cases.len());
+        outln!("\n{} case(s)", cases.len());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -332,7 +369,41 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
         .iter()
         .find(|c| c.case.id == args.case)
         .ok_or_else(|| format!("no case {}", args.case))?;
-    print!("{}", zmtp_harness::explain::explain(lc, &registry));
+    out!("{}", zmtp_harness::explain::explain(lc, &registry));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn coverage_command(args: CoverageArgs) -> Result<ExitCode, String> {
+    let registry = registry()?;
+    let cases = load_cases(&args.source, &registry)?;
+    let citations: Vec<String> =
+        zmtp_harness::vectors::load_dir(&zmtp_harness::vectors::default_dir())
+            .map(|files| {
+                files
+                    .into_iter()
+                    .flat_map(|(_, f)| f.vectors)
+                    .flat_map(|v| v.requirements)
+                    .collect()
+            })
+            .unwrap_or_default();
+    let cov = zmtp_harness::coverage::Coverage::compute(&registry, &cases, &citations);
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&cov).map_err(|e| e.to_string())?
+        );
+    } else {
+        out!("{}", cov.render(args.verbose));
+        let missing = cov.uncovered_musts(&registry, true);
+        if !missing.is_empty() {
+            outln!(
+                "
+{} wire-testable MUST requirement(s) have no case: {}",
+                missing.len(),
+                missing.join(" ")
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -359,7 +430,7 @@ async fn drivers_command() -> Result<ExitCode, String> {
                 Err(_) => "unavailable: no answer within 20 s".to_string(),
             },
         };
-        println!("{name:<8} {line}");
+        outln!("{name:<8} {line}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -392,14 +463,14 @@ fn decode(args: DecodeArgs) -> ExitCode {
     let d = dissect::dissect(&input, options);
     if args.json {
         match serde_json::to_string_pretty(&d) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        print!("{}", dissect::render_text(&d, &input));
+        out!("{}", dissect::render_text(&d, &input));
     }
     if d.is_clean() {
         ExitCode::SUCCESS
@@ -461,6 +532,7 @@ fn main() -> ExitCode {
             Command::List(args) => list_command(args),
             Command::Explain(args) => explain_command(args),
             Command::Drivers => drivers_command().await,
+            Command::Coverage(args) => coverage_command(args),
             Command::Decode(_) | Command::Driver { .. } => Ok(ExitCode::SUCCESS),
         }
     });
