@@ -37,6 +37,8 @@ enum Command {
     Drivers,
     /// For every requirement, the cases that check it (or why it cannot be tested).
     Coverage(CoverageArgs),
+    /// Test an endpoint that is already running, with no driver.
+    Probe(ProbeArgs),
     /// Decode ZMTP octets: greeting, frames and commands, or the first rule they break.
     Decode(DecodeArgs),
     /// Run a built-in driver (used by the harness itself to start `libzmq` and `zmqrs`).
@@ -115,6 +117,30 @@ struct ListArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct ProbeArgs {
+    /// The endpoint, e.g. tcp://127.0.0.1:5555.
+    endpoint: String,
+    /// The socket type listening there (PUB, ROUTER, PULL ...).
+    #[arg(long)]
+    socket_type: String,
+    /// Run only probe cases matching this glob.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// Write the full report as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Stretch every wait and upper time bound by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    timeout_scale: f64,
+    /// Do not print the details of failing cases.
+    #[arg(long)]
+    brief: bool,
 }
 
 #[derive(Args)]
@@ -373,6 +399,37 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn probe_command(args: ProbeArgs) -> Result<ExitCode, String> {
+    let registry = registry()?;
+    let report = zmtp_harness::probe::run(
+        &args.endpoint,
+        &args.socket_type,
+        &args.cases,
+        registry,
+        args.timeout_scale,
+        false,
+    )
+    .await?;
+    out!("{}", report::render_text(&report, !args.brief));
+    if let Some(path) = &args.json {
+        write_file(
+            path,
+            &serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
+        )?;
+    }
+    if let Some(path) = &args.junit {
+        write_file(path, &report::junit(&report))?;
+    }
+    let any = |v: Verdict| report.results.iter().any(|r| r.verdict == v);
+    Ok(if any(Verdict::Error) {
+        ExitCode::from(2)
+    } else if any(Verdict::Fail) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn coverage_command(args: CoverageArgs) -> Result<ExitCode, String> {
     let registry = registry()?;
     let cases = load_cases(&args.source, &registry)?;
@@ -533,6 +590,7 @@ fn main() -> ExitCode {
             Command::Explain(args) => explain_command(args),
             Command::Drivers => drivers_command().await,
             Command::Coverage(args) => coverage_command(args),
+            Command::Probe(args) => probe_command(args).await,
             Command::Decode(_) | Command::Driver { .. } => Ok(ExitCode::SUCCESS),
         }
     });

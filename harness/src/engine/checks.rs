@@ -546,39 +546,75 @@ impl Ctx<'_> {
                 peer,
                 name,
                 present,
+                data_hex,
                 ..
-            } => match self.peer(peer) {
-                Ok(c) => c.with(|s| {
-                    let names: Vec<String> = s
-                        .events
-                        .iter()
-                        .filter_map(|e| match &e.kind {
-                            PeerEventKind::Command { name, .. }
-                            | PeerEventKind::Handshake { name, .. } => Some(name.clone()),
-                            PeerEventKind::Error { .. } => Some("ERROR".into()),
-                            PeerEventKind::Ready { .. } => Some("READY".into()),
-                            PeerEventKind::Subscription {
-                                form, subscribe, ..
-                            } if form == "command" => Some(if *subscribe {
-                                "SUBSCRIBE".into()
-                            } else {
-                                "CANCEL".into()
-                            }),
-                            _ => None,
-                        })
-                        .collect();
-                    let found = names.iter().any(|n| n == name);
-                    Eval::new(
-                        found == *present,
-                        format!(
-                            "{} {name}",
-                            if *present { "a command" } else { "no command" }
-                        ),
-                        format!("commands seen: {names:?}"),
-                    )
-                }),
-                Err(_) => Eval::broken(format!("no peer `{peer}`")),
-            },
+            } => {
+                let want_data = match data_hex.as_deref().map(|h| self.interp(h)) {
+                    Some(Ok(h)) => Some(h.to_ascii_lowercase()),
+                    Some(Err(e)) => return Eval::broken(format!("{e:?}")),
+                    None => None,
+                };
+                match self.peer(peer) {
+                    Ok(c) => c.with(|s| {
+                        // (name, data after the name as hex) of every command seen.
+                        let seen: Vec<(String, Option<String>)> = s
+                            .events
+                            .iter()
+                            .filter_map(|e| match &e.kind {
+                                PeerEventKind::Command { name, body }
+                                | PeerEventKind::Handshake { name, body } => {
+                                    let data = hex::decode(body).ok().map(|b| {
+                                        let skip = 1 + usize::from(b.first().copied().unwrap_or(0));
+                                        hex::encode(b.get(skip..).unwrap_or_default())
+                                    });
+                                    Some((name.clone(), data))
+                                }
+                                PeerEventKind::Error { .. } => Some(("ERROR".into(), None)),
+                                PeerEventKind::Ready { .. } => Some(("READY".into(), None)),
+                                PeerEventKind::Subscription {
+                                    form,
+                                    subscribe,
+                                    topic,
+                                } if form == "command" => Some((
+                                    if *subscribe {
+                                        "SUBSCRIBE".into()
+                                    } else {
+                                        "CANCEL".into()
+                                    },
+                                    Some(topic.clone()),
+                                )),
+                                _ => None,
+                            })
+                            .collect();
+                        let found = seen.iter().any(|(n, d)| {
+                            n == name
+                                && want_data
+                                    .as_ref()
+                                    .is_none_or(|w| d.as_deref() == Some(w.as_str()))
+                        });
+                        let shown: Vec<String> = seen
+                            .iter()
+                            .map(|(n, d)| match d {
+                                Some(d) if want_data.is_some() => format!("{n}({d})"),
+                                _ => n.clone(),
+                            })
+                            .collect();
+                        Eval::new(
+                            found == *present,
+                            format!(
+                                "{} {name}{}",
+                                if *present { "a command" } else { "no command" },
+                                want_data
+                                    .as_ref()
+                                    .map(|d| format!(" with data {d}"))
+                                    .unwrap_or_default()
+                            ),
+                            format!("commands seen: {shown:?}"),
+                        )
+                    }),
+                    Err(_) => Eval::broken(format!("no peer `{peer}`")),
+                }
+            }
             Step::Violation { peer, present, .. } => match self.peer(peer) {
                 Ok(c) => c.with(|s| {
                     let v = s.violation().map(|e| format!("{:?}", e.kind));

@@ -371,7 +371,15 @@ pub(crate) fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
 /// Runs one case to completion and returns its result. Never panics on a misbehaving
 /// implementation; every wait is bounded.
 pub async fn run_case(case: &Case, env: &Env) -> CaseResult {
+    run_case_with(case, env, &[]).await
+}
+
+/// [`run_case`] with values saved before the first step (`${name}` in the case).
+pub async fn run_case_with(case: &Case, env: &Env, vars: &[(&str, &str)]) -> CaseResult {
     let mut ctx = Ctx::new(env);
+    for (k, v) in vars {
+        ctx.vars.insert((*k).to_string(), Value::from(*v));
+    }
     let stop = ctx.run_steps(&case.steps).await.err();
     ctx.teardown().await;
     let mut verdict = ctx
@@ -385,16 +393,16 @@ pub async fn run_case(case: &Case, env: &Env) -> CaseResult {
         .iter()
         .find(|c| c.verdict == verdict && verdict != Verdict::Pass)
         .map(|c| {
-            format!(
-                "{}{}: expected {}; got {}",
-                c.requirement
-                    .as_deref()
-                    .map(|r| format!("[{r}] "))
-                    .unwrap_or_default(),
-                c.label.as_deref().unwrap_or(&c.check),
-                c.expected,
-                c.actual
-            )
+            let req = c
+                .requirement
+                .as_deref()
+                .map(|r| format!("[{r}] "))
+                .unwrap_or_default();
+            let what = c.label.as_deref().unwrap_or(&c.check);
+            match &c.outcome {
+                Some(o) => format!("{req}{what}: outcome \"{o}\" ({}): {}", c.verdict, c.actual),
+                None => format!("{req}{what}: expected {}; got {}", c.expected, c.actual),
+            }
         });
     if let Some(stop) = stop {
         let (v, text) = match stop {

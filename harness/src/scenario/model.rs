@@ -526,9 +526,15 @@ steps! {
     /// The connection is still open.
     #[serde(rename = "check.open")]
     Open { peer: String },
-    /// A command with this name did (or did not) arrive.
+    /// A command with this name did (or did not) arrive; with `data_hex`, one whose data (after
+    /// the name) is exactly this.
     #[serde(rename = "check.command")]
-    Command { peer: String, name: String, #[serde(default = "yes")] present: bool },
+    Command {
+        peer: String,
+        name: String,
+        #[serde(default = "yes")] present: bool,
+        #[serde(default)] data_hex: Option<String>,
+    },
     /// The implementation did (or did not) break a protocol rule on this connection.
     #[serde(rename = "check.violation")]
     Violation { peer: String, #[serde(default)] present: bool },

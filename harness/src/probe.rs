@@ -1,0 +1,360 @@
+//! Probe mode: test an endpoint that is already running, with no driver — like h2spec pointed
+//! at a server. The raw peer does everything: greeting, handshake, the socket-type table, a
+//! robustness subset, and after every negative case a fresh well-formed handshake to show the
+//! endpoint still serves. What needs the implementation's API (delivery to its application)
+//! is out of reach here; use a driver for that.
+
+use crate::engine::{self, Env};
+use crate::registry::Registry;
+use crate::report::{self, Implementation, RunReport};
+use crate::scenario::{self, LoadedCase, ScenarioError};
+use crate::socket_types::{CLASSIC, compatible, peers_of};
+use crate::verdict::CaseResult;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Steps that show the endpoint still serves: a fresh peer completes a handshake.
+fn liveness(peer_type: &str, requirement: &str) -> String {
+    format!(
+        r#"
+[[case.step]]
+do = "peer.connect"
+peer = "alive"
+to = "${{target}}"
+settings = {{ socket_type = "{peer_type}" }}
+note = "liveness probe: a fresh, well-formed peer"
+
+[[case.step]]
+do = "peer.handshake"
+peer = "alive"
+requirement = "{requirement}"
+label = "the endpoint still completes a handshake"
+"#
+    )
+}
+
+fn case(id: &str, title: &str, requirements: &[&str], body: &str) -> String {
+    format!(
+        "\n[[case]]\nid = \"probe/{id}\"\ntitle = \"{title}\"\nrequirements = {requirements:?}\ntags = [\"probe\"]\n{body}"
+    )
+}
+
+fn connect(peer: &str, peer_type: &str, extra: &str) -> String {
+    format!(
+        "\n[[case.step]]\ndo = \"peer.connect\"\npeer = \"{peer}\"\nto = \"${{target}}\"\nsettings = {{ socket_type = \"{peer_type}\"{extra} }}\n"
+    )
+}
+
+/// The probe cases for an endpoint whose socket type is `socket_type`, as scenario text.
+pub fn scenario_text(socket_type: &str) -> String {
+    let me = peers_of(socket_type).first().copied().unwrap_or("DEALER");
+    let mut s = String::from("family = \"probe\"\n");
+    // Greeting and handshake.
+    s += &case(
+        "greeting",
+        "The endpoint sends a valid 64-octet ZMTP 3.x greeting",
+        &["GREET-01", "GREET-02", "GREET-03", "GREET-06", "GREET-07"],
+        &(connect("p", me, ", lenient = false")
+            + r#"
+[[case.step]]
+do = "peer.greet"
+peer = "p"
+
+[[case.step]]
+do = "peer.wait"
+peer = "p"
+until = { greeting = true }
+requirement = "GREET-01"
+
+[[case.step]]
+do = "check.violation"
+peer = "p"
+present = false
+requirement = "GREET-01"
+label = "the greeting decodes under the strict profile"
+"#),
+    );
+    s += &case(
+        "greeting-unprompted",
+        "The endpoint sends its signature before it has heard anything",
+        &["VER-08"],
+        &(connect("p", me, ", greeting = \"manual\"")
+            + r#"
+[[case.step]]
+do = "peer.wait"
+peer = "p"
+until = { received = 10 }
+requirement = "VER-08"
+"#),
+    );
+    s += &case(
+        "partial-greeting",
+        "Given only our first 11 octets, the endpoint still sends its whole greeting",
+        &["VER-09"],
+        &(connect("p", me, "")
+            + r#"
+[[case.step]]
+do = "peer.greet"
+peer = "p"
+octets = 11
+
+[[case.step]]
+do = "peer.wait"
+peer = "p"
+until = { greeting = true }
+requirement = "VER-09"
+"#),
+    );
+    // The socket-type table: every classic type tries a handshake.
+    for peer in CLASSIC {
+        if compatible(socket_type, peer) {
+            s += &case(
+                &format!("socket-type/{peer}"),
+                &format!("A {peer} peer, valid for {socket_type}, completes the handshake"),
+                &["NULL-04", "STYPE-02"],
+                &(connect("p", peer, "")
+                    + r#"
+[[case.step]]
+do = "peer.handshake"
+peer = "p"
+requirement = "NULL-04"
+"#),
+            );
+        } else {
+            s += &case(
+                &format!("socket-type/{peer}"),
+                &format!("A {peer} peer, invalid for {socket_type}, is refused"),
+                &["STYPE-02", "STYPE-03", "STYPE-04"],
+                &(connect("p", peer, "")
+                    + r#"
+[[case.step]]
+do = "peer.handshake"
+peer = "p"
+optional = true
+note = "the endpoint may refuse at any point"
+
+[[case.step]]
+do = "peer.wait"
+peer = "p"
+until = { ended = true }
+timeout_ms = 1000
+optional = true
+
+[[case.step]]
+do = "check.one-of"
+requirement = "STYPE-02"
+options = [
+  { label = "ERROR, then close", verdict = "PASS", checks = [{ do = "check.command", peer = "p", name = "ERROR" }, { do = "check.closed", peer = "p" }] },
+  { label = "close without ERROR", verdict = "WARN", requirement = "STYPE-03", checks = [{ do = "check.closed", peer = "p" }] },
+]
+"# + &liveness(me, "STYPE-04")),
+            );
+        }
+    }
+    // Robustness subset: each negative case ends with a liveness probe.
+    let negative =
+        |id: &str, title: &str, reqs: &[&str], extra: &str, steps: &str, outcome: &str| {
+            case(
+                id,
+                title,
+                reqs,
+                &(connect("p", me, extra) + steps + outcome + &liveness(me, "DEATH-02")),
+            )
+        };
+    let handshake = r#"
+[[case.step]]
+do = "peer.handshake"
+peer = "p"
+requirement = "NULL-04"
+"#;
+    let closes = |req: &str| {
+        format!(
+            r#"
+[[case.step]]
+do = "peer.wait"
+peer = "p"
+until = {{ ended = true }}
+timeout_ms = 2000
+requirement = "{req}"
+
+[[case.step]]
+do = "check.closed"
+peer = "p"
+requirement = "{req}"
+"#
+        )
+    };
+    s += &negative(
+        "mechanism-mismatch",
+        "A peer announcing PLAIN to a NULL endpoint is disconnected",
+        &["MECH-02"],
+        ", mechanism = \"PLAIN\"",
+        "\n[[case.step]]\ndo = \"peer.greet\"\npeer = \"p\"\n",
+        &closes("MECH-02"),
+    );
+    s += &negative(
+        "http-request",
+        "An HTTP request does not crash the endpoint",
+        &["DEATH-02", "SEC-01"],
+        ", greeting = \"manual\"",
+        "\n[[case.step]]\ndo = \"peer.raw\"\npeer = \"p\"\nhex = \"474554202f20485454502f312e310d0a0d0a\"\n\n[[case.step]]\ndo = \"peer.wait\"\npeer = \"p\"\nuntil = { ended = true }\ntimeout_ms = 500\noptional = true\n",
+        "",
+    );
+    s += &negative(
+        "size-2-63",
+        "A long size with the top bit set is a protocol error",
+        &["FRAME-05"],
+        "",
+        &(handshake.to_string()
+            + "\n[[case.step]]\ndo = \"peer.raw\"\npeer = \"p\"\nhex = \"028000000000000000\"\n"),
+        &closes("FRAME-05"),
+    );
+    s += &negative(
+        "message-before-ready",
+        "A message frame before READY is a protocol error",
+        &["NULL-06"],
+        ", send_ready = false",
+        "\n[[case.step]]\ndo = \"peer.greet\"\npeer = \"p\"\n\n[[case.step]]\ndo = \"peer.raw\"\npeer = \"p\"\nhex = \"000568656c6c6f\"\n",
+        &closes("NULL-06"),
+    );
+    s += &case(
+        "unknown-command",
+        "An unknown command after the handshake is ignored and the connection stays usable",
+        &["CMD-07", "HB-09"],
+        &(connect("p", me, "")
+            + handshake
+            + r#"
+[[case.step]]
+do = "peer.command"
+peer = "p"
+name = "HELLOTHERE"
+data_hex = "0102"
+
+[[case.step]]
+do = "peer.ping"
+peer = "p"
+context_hex = "6c6f6c"
+
+[[case.step]]
+do = "peer.wait"
+peer = "p"
+until = { command = "PONG" }
+requirement = "CMD-07"
+label = "still answering after the unknown command"
+
+[[case.step]]
+do = "check.open"
+peer = "p"
+requirement = "CMD-07"
+"#),
+    );
+    s += &case(
+        "ping-pong",
+        "PING is answered with a PONG echoing the context",
+        &["HB-09"],
+        &(connect("p", me, "")
+            + handshake
+            + r#"
+[[case.step]]
+do = "peer.ping"
+peer = "p"
+context_hex = "0011223344"
+
+[[case.step]]
+do = "peer.wait"
+peer = "p"
+until = { command = "PONG" }
+requirement = "HB-09"
+
+[[case.step]]
+do = "check.command"
+peer = "p"
+name = "PONG"
+data_hex = "0011223344"
+requirement = "HB-09"
+"#),
+    );
+    s += &negative(
+        "ping-long-context",
+        "A PING context over 16 octets: close, or a PONG echoing 16 octets",
+        &["HB-03"],
+        "",
+        &(handshake.to_string()
+            + "\n[[case.step]]\ndo = \"peer.ping\"\npeer = \"p\"\ncontext_hex = \"000102030405060708090a0b0c0d0e0f1011121314\"\n\n[[case.step]]\ndo = \"peer.wait\"\npeer = \"p\"\nuntil = { ended = true }\ntimeout_ms = 500\noptional = true\n"),
+        r#"
+[[case.step]]
+do = "check.one-of"
+requirement = "HB-03"
+options = [
+  { label = "PONG with the first 16 octets", checks = [{ do = "check.command", peer = "p", name = "PONG", data_hex = "000102030405060708090a0b0c0d0e0f" }] },
+  { label = "close", checks = [{ do = "check.closed", peer = "p" }] },
+]
+"#,
+    );
+    s
+}
+
+/// Loads the probe cases for a socket type, validated like any scenario file.
+pub fn cases(socket_type: &str, registry: &Registry) -> Result<Vec<LoadedCase>, ScenarioError> {
+    scenario::load_text("probe (built in)", &scenario_text(socket_type), registry)
+}
+
+/// Runs the probe cases against `endpoint` and returns the report.
+pub async fn run(
+    endpoint: &str,
+    socket_type: &str,
+    select: &[String],
+    registry: Arc<Registry>,
+    timeout_scale: f64,
+    keep_transcripts: bool,
+) -> Result<RunReport, String> {
+    let socket_type = socket_type.to_ascii_uppercase();
+    if peers_of(&socket_type).is_empty() {
+        return Err(format!("unknown socket type {socket_type}"));
+    }
+    let all = cases(&socket_type, &registry).map_err(|e| e.to_string())?;
+    let cases = crate::run::select(&all, select, &[], &[]).map_err(|e| e.to_string())?;
+    let nobody = crate::driver::DriverCommand {
+        label: "none".into(),
+        program: "/bin/false".into(),
+        args: vec![],
+    };
+    let env = Env {
+        iut: nobody.clone(),
+        iut2: nobody,
+        timeout_scale,
+        registry,
+        keep_transcripts,
+    };
+    let started = Instant::now();
+    let mut results: Vec<CaseResult> = Vec::new();
+    for lc in &cases {
+        results.push(engine::run_case_with(&lc.case, &env, &[("target", endpoint)]).await);
+    }
+    let mut described = String::new();
+    let _ = write!(described, "probe {endpoint} ({socket_type})");
+    Ok(RunReport {
+        schema_version: 1,
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        iut: Implementation {
+            name: endpoint.to_string(),
+            command: described.clone(),
+            hello: None,
+        },
+        iut2: Implementation {
+            name: endpoint.to_string(),
+            command: described,
+            hello: None,
+        },
+        timeout_scale,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        counts: report::counts(&results),
+        baseline: None,
+        results,
+    })
+}
