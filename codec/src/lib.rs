@@ -34,6 +34,8 @@
     allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)
 )]
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary_impls;
 pub mod command;
 mod decoder;
 mod detect;
