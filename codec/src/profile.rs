@@ -64,6 +64,9 @@ pub struct Strictness {
     /// Reject a handshake command carried in a message frame (COMMAND bit clear, NULL-07); libzmq
     /// reads READY without looking at the bit (NULL-07).
     pub command_bit_in_handshake: bool,
+    /// After the handshake, close on a command whose body is malformed (CMD-09); otherwise it
+    /// is ignored, as libzmq does.
+    pub malformed_command: bool,
     /// Reject a greeting whose as-server octet does not fit the mechanism's roles: 0 for
     /// NULL, 1 from a PLAIN or CURVE server, 0 from a client (NULL-01, MECH-06); libzmq
     /// never reads it.
@@ -88,6 +91,7 @@ impl Strictness {
         curve_padding: true,
         subscription_more: true,
         command_bit_in_handshake: true,
+        malformed_command: true,
         as_server_role: true,
     };
 
@@ -108,6 +112,7 @@ impl Strictness {
         curve_padding: false,
         subscription_more: false,
         command_bit_in_handshake: false,
+        malformed_command: false,
         as_server_role: false,
     };
 }

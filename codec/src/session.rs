@@ -267,7 +267,11 @@ impl InboundSession {
                 self.on_handshake_command(cmd).map(Some)
             }
             Phase::Traffic if frame.is_command() => {
-                let cmd = self.command_frame(flags, body)?;
+                let cmd = match self.command_frame(flags, body) {
+                    // CMD-09: a receiver may ignore a malformed command after the handshake.
+                    Err(_) if !self.local.config.strictness.malformed_command => return Ok(None),
+                    other => other?,
+                };
                 if cmd.name() == b"ERROR" {
                     self.phase = Phase::Refused;
                     return Ok(Some(Event::Error(cmd)));

@@ -6,6 +6,7 @@ pub mod coverage;
 pub mod dissect;
 pub mod driver;
 pub mod engine;
+pub mod netfuzz;
 pub mod explain;
 pub mod peer;
 pub mod probe;

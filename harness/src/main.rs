@@ -39,6 +39,10 @@ enum Command {
     Coverage(CoverageArgs),
     /// Test an endpoint that is already running, with no driver.
     Probe(ProbeArgs),
+    /// Fuzz a live implementation over the network with ZMTP-aware mutations.
+    Fuzz(FuzzArgs),
+    /// Replay a saved fuzz finding against an implementation.
+    Replay(ReplayArgs),
     /// Decode ZMTP octets: greeting, frames and commands, or the first rule they break.
     Decode(DecodeArgs),
     /// Run a built-in driver (used by the harness itself to start `libzmq` and `zmqrs`).
@@ -141,6 +145,66 @@ struct ProbeArgs {
     /// Do not print the details of failing cases.
     #[arg(long)]
     brief: bool,
+}
+
+#[derive(Args)]
+struct FuzzArgs {
+    /// Implementation under test: libzmq, zmqrs, pyzmq, or a driver command line.
+    #[arg(long, default_value = "libzmq")]
+    iut: String,
+    /// How long, e.g. 60s, 5m.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    time: std::time::Duration,
+    /// The seed: the same seed sends the same sessions.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Socket types to fuzz (default: PULL, SUB, ROUTER, DEALER, PUB); repeatable.
+    #[arg(long = "socket-type")]
+    socket_types: Vec<String>,
+    /// Where findings and report.json go.
+    #[arg(long, default_value = "target/netfuzz")]
+    out: PathBuf,
+    /// Stretch every bound.
+    #[arg(long, default_value_t = 1.0)]
+    timeout_scale: f64,
+    /// Allowed growth of the driver's resident memory, MiB.
+    #[arg(long, default_value_t = 256)]
+    max_rss_growth: u64,
+    /// Do not minimise findings.
+    #[arg(long)]
+    no_minimise: bool,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// A finding file written by `fuzz`.
+    file: PathBuf,
+    /// Implementation to replay against (default: the one in the finding).
+    #[arg(long)]
+    iut: Option<String>,
+    /// Stretch every bound.
+    #[arg(long, default_value_t = 1.0)]
+    timeout_scale: f64,
+    /// Replay this many times (races reproduce only sometimes); reports how often it failed.
+    #[arg(long, default_value_t = 5)]
+    times: u32,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
+    Ok(std::time::Duration::from_secs_f64(v * mult))
 }
 
 #[derive(Args)]
@@ -430,6 +494,95 @@ async fn probe_command(args: ProbeArgs) -> Result<ExitCode, String> {
     })
 }
 
+async fn fuzz_command(args: FuzzArgs) -> Result<ExitCode, String> {
+    use zmtp_harness::netfuzz;
+    let opts = netfuzz::FuzzOptions {
+        iut: args.iut,
+        time: args.time,
+        seed: args.seed,
+        socket_types: args
+            .socket_types
+            .iter()
+            .map(|t| t.to_ascii_uppercase())
+            .collect(),
+        out: args.out.clone(),
+        timeout_scale: args.timeout_scale,
+        max_rss_growth_mib: args.max_rss_growth,
+        minimise: !args.no_minimise,
+    };
+    let r = netfuzz::run(&opts).await?;
+    outln!(
+        "fuzzed {} for {:.1} s: {} sessions ({:.1}/s), {} restart(s), seed {}",
+        r.iut,
+        r.seconds,
+        r.iterations,
+        r.per_second,
+        r.restarts,
+        r.seed
+    );
+    for (t, n) in &r.per_type {
+        outln!("  {t:<7} {n} sessions");
+    }
+    if r.findings.is_empty() {
+        outln!("no findings");
+    }
+    for line in &r.summary {
+        outln!("  finding: {line}");
+    }
+    for f in &r.findings {
+        outln!("  saved: {f}  (replay: zmtp-harness replay {f})");
+    }
+    outln!("report: {}", args.out.join("report.json").display());
+    // A finding is a result about the implementation, not a failure of this command.
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn replay_command(args: ReplayArgs) -> Result<ExitCode, String> {
+    use zmtp_harness::netfuzz;
+    let finding = netfuzz::load_finding(&args.file)?;
+    let iut = args.iut.unwrap_or_else(|| finding.iut.clone());
+    let cmd = drivers::resolve(&iut).map_err(|e| e.to_string())?;
+    outln!(
+        "replaying {} ({} on a {} socket, {} octets, close {}) against {iut}",
+        args.file.display(),
+        finding.oracle,
+        finding.socket_type,
+        finding
+            .chunks_hex
+            .iter()
+            .map(|h| h.len() / 2)
+            .sum::<usize>(),
+        finding.close
+    );
+    for m in &finding.mutations {
+        outln!("  mutation: {m}");
+    }
+    let mut failed = 0;
+    let mut last = None;
+    for _ in 0..args.times.max(1) {
+        if let Some(f) = netfuzz::reproduce(&finding, &cmd, args.timeout_scale, 256 * 1024).await? {
+            failed += 1;
+            last = Some(f);
+        }
+    }
+    match last {
+        Some((oracle, detail)) => {
+            outln!(
+                "reproduced in {failed} of {} replays: {oracle}: {detail}",
+                args.times.max(1)
+            );
+            Ok(ExitCode::from(1))
+        }
+        None => {
+            outln!(
+                "not reproduced in {} replays: every oracle held",
+                args.times.max(1)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 fn coverage_command(args: CoverageArgs) -> Result<ExitCode, String> {
     let registry = registry()?;
     let cases = load_cases(&args.source, &registry)?;
@@ -591,6 +744,8 @@ fn main() -> ExitCode {
             Command::Drivers => drivers_command().await,
             Command::Coverage(args) => coverage_command(args),
             Command::Probe(args) => probe_command(args).await,
+            Command::Fuzz(args) => fuzz_command(args).await,
+            Command::Replay(args) => replay_command(args).await,
             Command::Decode(_) | Command::Driver { .. } => Ok(ExitCode::SUCCESS),
         }
     });
