@@ -7,6 +7,29 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// The cases coverage counts: the scenario cases given, plus the probe cases (generated for a
+/// DEALER endpoint, which exercises the whole probe family).
+pub fn all_cases(
+    registry: &Registry,
+    mut cases: Vec<LoadedCase>,
+) -> Result<Vec<LoadedCase>, String> {
+    cases.extend(crate::probe::cases("DEALER", registry).map_err(|e| e.to_string())?);
+    Ok(cases)
+}
+
+/// Every requirement ID the golden vectors cite (one entry per citation).
+pub fn vector_citations() -> Vec<String> {
+    crate::vectors::load_dir(&crate::vectors::default_dir())
+        .map(|files| {
+            files
+                .into_iter()
+                .flat_map(|(_, f)| f.vectors)
+                .flat_map(|v| v.requirements)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One requirement's coverage.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {

@@ -585,7 +585,7 @@ async fn replay_command(args: ReplayArgs) -> Result<ExitCode, String> {
 
 fn coverage_command(args: CoverageArgs) -> Result<ExitCode, String> {
     let registry = registry()?;
-    let cases = load_cases(&args.source, &registry)?;
+    let cases = zmtp_harness::coverage::all_cases(&registry, load_cases(&args.source, &registry)?)?;
     let citations: Vec<String> =
         zmtp_harness::vectors::load_dir(&zmtp_harness::vectors::default_dir())
             .map(|files| {
