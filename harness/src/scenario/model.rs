@@ -526,14 +526,18 @@ steps! {
     /// The connection is still open.
     #[serde(rename = "check.open")]
     Open { peer: String },
-    /// A command with this name did (or did not) arrive; with `data_hex`, one whose data (after
-    /// the name) is exactly this.
+    /// A command with this name did (or did not) arrive; with `data_hex` / `data_prefix_hex` /
+    /// `data_len`, one whose data (after the name) is exactly this / starts so / is this long.
     #[serde(rename = "check.command")]
     Command {
         peer: String,
         name: String,
         #[serde(default = "yes")] present: bool,
         #[serde(default)] data_hex: Option<String>,
+        /// The data (after the name) starts with these octets.
+        #[serde(default)] data_prefix_hex: Option<String>,
+        /// The data (after the name) is exactly this long.
+        #[serde(default)] data_len: Option<usize>,
     },
     /// The implementation did (or did not) break a protocol rule on this connection.
     #[serde(rename = "check.violation")]
