@@ -547,13 +547,22 @@ impl Ctx<'_> {
                 name,
                 present,
                 data_hex,
+                data_prefix_hex,
+                data_len,
                 ..
             } => {
-                let want_data = match data_hex.as_deref().map(|h| self.interp(h)) {
-                    Some(Ok(h)) => Some(h.to_ascii_lowercase()),
-                    Some(Err(e)) => return Eval::broken(format!("{e:?}")),
-                    None => None,
+                let hex_arg = |h: &Option<String>| -> Result<Option<String>, String> {
+                    h.as_deref()
+                        .map(|h| self.interp(h).map(|h| h.to_ascii_lowercase()))
+                        .transpose()
+                        .map_err(|e| format!("{e:?}"))
                 };
+                let (want_data, want_prefix) = match (hex_arg(data_hex), hex_arg(data_prefix_hex)) {
+                    (Ok(a), Ok(b)) => (a, b),
+                    (Err(e), _) | (_, Err(e)) => return Eval::broken(e),
+                };
+                let constrained =
+                    want_data.is_some() || want_prefix.is_some() || data_len.is_some();
                 match self.peer(peer) {
                     Ok(c) => c.with(|s| {
                         // (name, data after the name as hex) of every command seen.
@@ -586,28 +595,43 @@ impl Ctx<'_> {
                                 _ => None,
                             })
                             .collect();
-                        let found = seen.iter().any(|(n, d)| {
-                            n == name
-                                && want_data
-                                    .as_ref()
-                                    .is_none_or(|w| d.as_deref() == Some(w.as_str()))
-                        });
+                        let fits = |d: &Option<String>| {
+                            want_data
+                                .as_ref()
+                                .is_none_or(|w| d.as_deref() == Some(w.as_str()))
+                                && want_prefix.as_ref().is_none_or(|w| {
+                                    d.as_deref().is_some_and(|d| d.starts_with(w.as_str()))
+                                })
+                                && data_len
+                                    .is_none_or(|l| d.as_ref().is_some_and(|d| d.len() == 2 * l))
+                        };
+                        let found = seen.iter().any(|(n, d)| n == name && fits(d));
                         let shown: Vec<String> = seen
                             .iter()
                             .map(|(n, d)| match d {
-                                Some(d) if want_data.is_some() => format!("{n}({d})"),
+                                Some(d) if constrained => {
+                                    let cut = &d[..d.len().min(96)];
+                                    let more = if d.len() > 96 { "…" } else { "" };
+                                    format!("{n}({} octets: {cut}{more})", d.len() / 2)
+                                }
                                 _ => n.clone(),
                             })
                             .collect();
+                        let mut want = String::new();
+                        if let Some(d) = &want_data {
+                            want += &format!(" with data {d}");
+                        }
+                        if let Some(p) = &want_prefix {
+                            want += &format!(" with data starting {p}");
+                        }
+                        if let Some(l) = data_len {
+                            want += &format!(" with {l} octets of data");
+                        }
                         Eval::new(
                             found == *present,
                             format!(
-                                "{} {name}{}",
-                                if *present { "a command" } else { "no command" },
-                                want_data
-                                    .as_ref()
-                                    .map(|d| format!(" with data {d}"))
-                                    .unwrap_or_default()
+                                "{} {name}{want}",
+                                if *present { "a command" } else { "no command" }
                             ),
                             format!("commands seen: {shown:?}"),
                         )
