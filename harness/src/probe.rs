@@ -326,6 +326,7 @@ pub async fn run(
         timeout_scale,
         registry,
         keep_transcripts,
+        pool: Default::default(),
     };
     let started = Instant::now();
     let mut results: Vec<CaseResult> = Vec::new();

@@ -215,6 +215,7 @@ pub async fn run(
         timeout_scale: options.timeout_scale,
         registry,
         keep_transcripts: options.keep_transcripts,
+        pool: engine::DriverPool::default(),
     };
     let started = Instant::now();
     let started_unix = std::time::SystemTime::now()
@@ -262,6 +263,7 @@ pub async fn run(
         tracing::debug!(round, "round done");
     }
     bar.finish_and_clear();
+    env.pool.shutdown().await;
     let flips = history
         .into_iter()
         .filter(|(_, vs)| vs.windows(2).any(|w| w[0] != w[1]))

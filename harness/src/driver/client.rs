@@ -905,10 +905,22 @@ impl DriverProcess {
             .map(|d| d.count())
     }
 
+    /// Lines ever added to the transcript (kept or dropped): a position for
+    /// [`Self::render_transcript_from`].
+    pub fn transcript_position(&self) -> u64 {
+        self.transcript_dropped + self.transcript.len() as u64
+    }
+
     /// The request/reply transcript rendered as text, one line per entry.
     pub fn render_transcript(&self) -> String {
+        self.render_transcript_from(0)
+    }
+
+    /// The transcript from `position` on (lines before it are left out).
+    pub fn render_transcript_from(&self, position: u64) -> String {
+        let skip = position.saturating_sub(self.transcript_dropped) as usize;
         let mut out = String::new();
-        for e in &self.transcript {
+        for e in self.transcript.iter().skip(skip) {
             let arrow = match e.dir {
                 Direction::Request => "->",
                 Direction::Reply => "<-",

@@ -682,12 +682,21 @@ impl Ctx<'_> {
                     Err(_) => Eval::broken(format!("no peer `{peer}`")),
                 }
             }
-            Step::Result { var, is, .. } => match self.vars.get(var) {
+            Step::Result {
+                var, is, is_not, ..
+            } => match self.vars.get(var) {
                 Some(v) => {
                     let r = v.get("result").and_then(Value::as_str).unwrap_or("?");
+                    let holds = is.as_deref().is_none_or(|w| r == w)
+                        && is_not.as_deref().is_none_or(|w| r != w);
+                    let expected = match (is, is_not) {
+                        (Some(w), _) => format!("result {w}"),
+                        (None, Some(n)) => format!("a result other than {n}"),
+                        (None, None) => "any result".into(),
+                    };
                     Eval::new(
-                        r == is,
-                        format!("result {is}"),
+                        holds,
+                        expected,
                         format!(
                             "result {r} {}",
                             v.get("message").and_then(Value::as_str).unwrap_or("")
@@ -696,6 +705,108 @@ impl Ctx<'_> {
                 }
                 None => Eval::broken(format!("no saved `{var}`")),
             },
+            Step::ReadyProperty {
+                peer,
+                name,
+                value,
+                absent,
+                any_case,
+                ..
+            } => match self.peer(peer) {
+                Ok(c) => c.with(|s| {
+                    let Some(props) = s.ready_properties() else {
+                        return Eval::new(false, "the implementation's READY", "no READY received");
+                    };
+                    let found = props.iter().find(|(n, _)| {
+                        if *any_case {
+                            n.eq_ignore_ascii_case(name)
+                        } else {
+                            n == name
+                        }
+                    });
+                    let holds = match (found, absent) {
+                        (Some(_), true) => false,
+                        (None, true) => true,
+                        (None, false) => false,
+                        (Some((_, v)), false) => value.as_ref().is_none_or(|w| v == w),
+                    };
+                    Eval::new(
+                        holds,
+                        if *absent {
+                            format!("no property {name}")
+                        } else {
+                            format!(
+                                "property {name}{}",
+                                value
+                                    .as_ref()
+                                    .map(|v| format!(" = {v:?}"))
+                                    .unwrap_or_default()
+                            )
+                        },
+                        format!("properties {props:?}"),
+                    )
+                }),
+                Err(_) => Eval::broken(format!("no peer `{peer}`")),
+            },
+            Step::Octets {
+                peer,
+                offset,
+                prefix_hex,
+                contains_hex,
+                equals_hex,
+                ..
+            } => {
+                let want = |h: &Option<String>| -> Result<Option<Vec<u8>>, String> {
+                    h.as_deref()
+                        .map(|h| {
+                            self.interp(h).map_err(|e| format!("{e:?}")).and_then(|h| {
+                                hex::decode(h.split_whitespace().collect::<String>())
+                                    .map_err(|e| e.to_string())
+                            })
+                        })
+                        .transpose()
+                };
+                let (prefix, contains, equals) =
+                    match (want(prefix_hex), want(contains_hex), want(equals_hex)) {
+                        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+                        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                            return Eval::broken(e);
+                        }
+                    };
+                match self.peer(peer) {
+                    Ok(c) => c.with(|s| {
+                        let all = s.transcript.stream(crate::peer::Direction::In);
+                        let got = all.get(*offset..).unwrap_or_default();
+                        let holds = prefix.as_ref().is_none_or(|p| got.starts_with(p))
+                            && contains.as_ref().is_none_or(|p| {
+                                !p.is_empty() && got.windows(p.len()).any(|w| w == &p[..])
+                            })
+                            && equals.as_ref().is_none_or(|p| got == &p[..]);
+                        let mut expected = format!("received octets from {offset}");
+                        if let Some(p) = &prefix {
+                            expected += &format!(" starting {}", hex::encode(p));
+                        }
+                        if let Some(p) = &contains {
+                            expected += &format!(" containing {}", hex::encode(p));
+                        }
+                        if let Some(p) = &equals {
+                            expected += &format!(" equal to {}", hex::encode(p));
+                        }
+                        let shown = &got[..got.len().min(96)];
+                        Eval::new(
+                            holds,
+                            expected,
+                            format!(
+                                "{} octets: {}{}",
+                                got.len(),
+                                hex::encode(shown),
+                                if got.len() > 96 { "…" } else { "" }
+                            ),
+                        )
+                    }),
+                    Err(_) => Eval::broken(format!("no peer `{peer}`")),
+                }
+            }
             Step::Field {
                 var,
                 path,

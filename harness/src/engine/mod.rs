@@ -35,6 +35,47 @@ pub struct Env {
     pub registry: Arc<Registry>,
     /// Keep transcripts for every case, not only the ones that did not pass.
     pub keep_transcripts: bool,
+    /// Driver processes left in a clean state by a case, reused by the next (starting a Python
+    /// driver costs ~150 ms a case). Cases that stop, kill or count the process get fresh ones.
+    pub pool: DriverPool,
+}
+
+/// Idle driver processes by role, reused between cases.
+#[derive(Default, Clone)]
+pub struct DriverPool(Arc<tokio::sync::Mutex<BTreeMap<Role, DriverProcess>>>);
+
+impl std::fmt::Debug for DriverPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DriverPool")
+    }
+}
+
+impl DriverPool {
+    async fn take(&self, role: Role) -> Option<DriverProcess> {
+        let mut p = self.0.lock().await.remove(&role)?;
+        p.is_running().then_some(p)
+    }
+
+    async fn put(&self, role: Role, process: DriverProcess) {
+        let old = self.0.lock().await.insert(role, process);
+        if let Some(mut old) = old {
+            let _ = old.kill().await;
+        }
+    }
+
+    /// Stops every idle process (bounded) and reaps it.
+    pub async fn shutdown(&self) {
+        let all: Vec<DriverProcess> = std::mem::take(&mut *self.0.lock().await)
+            .into_values()
+            .collect();
+        for mut p in all {
+            if p.request_exit().await.is_err()
+                || matches!(p.wait_exit(Duration::from_secs(3)).await, Ok(None) | Err(_))
+            {
+                let _ = p.kill().await;
+            }
+        }
+    }
 }
 
 impl Env {
@@ -74,6 +115,8 @@ struct DriverSlot {
     stopping_since: Option<Instant>,
     /// Set when the harness killed or stopped it on purpose.
     expected_exit: bool,
+    /// Transcript position when this case took the process (a reused one has history).
+    transcript_from: u64,
 }
 
 /// Everything one case run holds.
@@ -84,6 +127,8 @@ pub(crate) struct Ctx<'e> {
     drivers: BTreeMap<Role, DriverSlot>,
     /// Previous processes of a role (after `restart`), kept for the report.
     retired: Vec<(Role, DriverProcess)>,
+    /// Records of processes handed back to the pool or stopped at teardown.
+    retired_records: Vec<DriverRecord>,
     sockets: HashMap<String, (Role, String, String)>,
     listeners: HashMap<String, PeerListener>,
     peers: BTreeMap<String, Arc<PeerConn>>,
@@ -93,6 +138,24 @@ pub(crate) struct Ctx<'e> {
     measurements: Vec<Measurement>,
     steps: Vec<StepRecord>,
     step_index: usize,
+    /// This case must not use (or leave) a reused process.
+    fresh: bool,
+}
+
+/// Whether a case needs processes of its own: it stops, kills or restarts one, or counts its
+/// descriptors.
+fn needs_fresh(steps: &[crate::scenario::Step]) -> bool {
+    use crate::scenario::Step;
+    steps.iter().any(|s| match s {
+        Step::Exit { .. }
+        | Step::Terminate { .. }
+        | Step::Kill { .. }
+        | Step::WaitExit { .. }
+        | Step::Restart { .. }
+        | Step::CountFds { .. } => true,
+        Step::Repeat { steps, .. } => needs_fresh(steps),
+        _ => false,
+    })
 }
 
 impl<'e> Ctx<'e> {
@@ -103,6 +166,7 @@ impl<'e> Ctx<'e> {
             started: Instant::now(),
             drivers: BTreeMap::new(),
             retired: Vec::new(),
+            retired_records: Vec::new(),
             sockets: HashMap::new(),
             listeners: HashMap::new(),
             peers: BTreeMap::new(),
@@ -112,23 +176,35 @@ impl<'e> Ctx<'e> {
             measurements: Vec::new(),
             steps: Vec::new(),
             step_index: 0,
+            fresh: false,
         }
     }
 
     /// The driver of `role`, started on first use.
     async fn driver(&mut self, role: Role) -> Result<&mut DriverProcess, Stop> {
         if !self.drivers.contains_key(&role) {
-            let mut process = DriverProcess::spawn(self.env.command(role))
-                .await
-                .map_err(|e| Stop::Error(e.to_string()))?;
-            process.set_slack(self.env.scaled(5000));
-            process
-                .hello()
-                .await
-                .map_err(|e| Stop::Error(format!("hello: {e}")))?;
+            let reused = if self.fresh {
+                None
+            } else {
+                self.env.pool.take(role).await
+            };
+            let process = match reused {
+                Some(p) => p,
+                None => {
+                    let mut p = DriverProcess::spawn(self.env.command(role))
+                        .await
+                        .map_err(|e| Stop::Error(e.to_string()))?;
+                    p.set_slack(self.env.scaled(5000));
+                    p.hello()
+                        .await
+                        .map_err(|e| Stop::Error(format!("hello: {e}")))?;
+                    p
+                }
+            };
             self.drivers.insert(
                 role,
                 DriverSlot {
+                    transcript_from: process.transcript_position(),
                     process,
                     stopping_since: None,
                     expected_exit: false,
@@ -266,10 +342,42 @@ impl<'e> Ctx<'e> {
             .map(|r| r.statement.clone())
     }
 
-    /// Stops every driver (bounded), closes peers, and reaps everything.
+    /// Closes the case's sockets and returns clean processes to the pool (or stops them,
+    /// bounded), closes peers, and reaps everything.
     async fn teardown(&mut self) {
         let grace = self.env.scaled(3000);
-        for slot in self.drivers.values_mut() {
+        let sockets: Vec<(Role, String)> = self
+            .sockets
+            .values()
+            .map(|(r, h, _)| (*r, h.clone()))
+            .collect();
+        let roles: Vec<Role> = self.drivers.keys().copied().collect();
+        for role in roles {
+            let Some(mut slot) = self.drivers.remove(&role) else {
+                continue;
+            };
+            let mut clean = !self.fresh && !slot.expected_exit && slot.process.is_running();
+            if clean {
+                for (r, handle) in sockets.iter().filter(|(r, _)| *r == role) {
+                    let _ = r;
+                    let closed = slot
+                        .process
+                        .close(handle, Some(0))
+                        .await
+                        .is_ok_and(|reply| reply.result == zmtp_driver_protocol::Outcome::Ok);
+                    clean &= closed;
+                }
+            }
+            if clean && slot.process.is_running() {
+                // Keep the record of what this case did before handing the process on.
+                self.retired_records.push(driver_record(
+                    &role,
+                    &slot.process,
+                    slot.transcript_from,
+                ));
+                self.env.pool.put(role, slot.process).await;
+                continue;
+            }
             if slot.process.is_running() {
                 slot.expected_exit = true;
                 if slot.process.request_exit().await.is_err()
@@ -278,6 +386,8 @@ impl<'e> Ctx<'e> {
                     let _ = slot.process.kill().await;
                 }
             }
+            self.retired_records
+                .push(driver_record(&role, &slot.process, slot.transcript_from));
         }
         for l in self.listeners.values() {
             for (_, c) in l.all() {
@@ -341,21 +451,29 @@ impl<'e> Ctx<'e> {
     }
 
     fn driver_records(&self) -> Vec<DriverRecord> {
-        let record = |role: &Role, p: &DriverProcess| DriverRecord {
-            role: role.name().to_string(),
-            label: p.label().to_string(),
-            transcript: p.render_transcript(),
-            stderr_tail: p.stderr_tail(),
-            exit: p
-                .exit_status()
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "running".into()),
-        };
         self.retired
             .iter()
-            .map(|(r, p)| record(r, p))
-            .chain(self.drivers.iter().map(|(r, s)| record(r, &s.process)))
+            .map(|(r, p)| driver_record(r, p, 0))
+            .chain(self.retired_records.iter().cloned())
+            .chain(
+                self.drivers
+                    .iter()
+                    .map(|(r, s)| driver_record(r, &s.process, s.transcript_from)),
+            )
             .collect()
+    }
+}
+
+fn driver_record(role: &Role, p: &DriverProcess, from: u64) -> DriverRecord {
+    DriverRecord {
+        role: role.name().to_string(),
+        label: p.label().to_string(),
+        transcript: p.render_transcript_from(from),
+        stderr_tail: p.stderr_tail(),
+        exit: p
+            .exit_status()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "running (kept for the next case)".into()),
     }
 }
 
@@ -377,6 +495,7 @@ pub async fn run_case(case: &Case, env: &Env) -> CaseResult {
 /// [`run_case`] with values saved before the first step (`${name}` in the case).
 pub async fn run_case_with(case: &Case, env: &Env, vars: &[(&str, &str)]) -> CaseResult {
     let mut ctx = Ctx::new(env);
+    ctx.fresh = needs_fresh(&case.steps);
     for (k, v) in vars {
         ctx.vars.insert((*k).to_string(), Value::from(*v));
     }

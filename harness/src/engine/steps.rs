@@ -467,6 +467,50 @@ impl Ctx<'_> {
                 }
             }
 
+            Step::WaitEvent {
+                socket,
+                event,
+                timeout_ms,
+                mark,
+                save,
+                ..
+            } => {
+                let (on, handle, _) = self.socket(socket)?;
+                let wanted: Vec<&str> = event.split('|').map(str::trim).collect();
+                let timeout = self.env.scaled(*timeout_ms);
+                let deadline = Instant::now() + timeout;
+                let mut seen = Vec::new();
+                loop {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let d = self.driver(on).await?;
+                    let (_, report) = match d.events(&handle, left.as_millis() as u64).await {
+                        Ok(r) => r,
+                        Err(e) => return Err(self.driver_stop(on, e, step.meta().requirement)),
+                    };
+                    let hit = report
+                        .events
+                        .iter()
+                        .any(|e| wanted.contains(&e.event.as_str()));
+                    seen.extend(report.events.into_iter().map(|e| e.event));
+                    if hit {
+                        if let Some(m) = mark {
+                            self.marks.insert(m.clone(), self.clock.now_us());
+                        }
+                        if let Some(s) = save {
+                            self.vars.insert(s.clone(), json!(seen));
+                        }
+                        return Ok(());
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(self.fail(
+                            step,
+                            format!("monitor event {event} within {} ms", timeout.as_millis()),
+                            format!("events seen: {seen:?}"),
+                        ));
+                    }
+                }
+            }
+
             // ---- raw peer ---------------------------------------------------------------
             Step::Listen {
                 listener,
@@ -556,6 +600,7 @@ impl Ctx<'_> {
                     self.fail(step, format!("a TCP connection to {addr}"), e.to_string())
                 })?;
                 let conn = Arc::new(conn);
+                self.marks.insert(peer.clone(), self.clock.now_us());
                 if settings.auto_handshake {
                     let c = conn.clone();
                     let t = self.env.scaled(5000);
@@ -843,8 +888,12 @@ impl Ctx<'_> {
                 socket,
                 endpoint,
                 timeout_ms,
+                settings,
                 ..
-            } => self.liveness(step, socket, endpoint, *timeout_ms).await,
+            } => {
+                self.liveness(step, socket, endpoint, *timeout_ms, settings.as_ref())
+                    .await
+            }
             _ => Err(Stop::Error(format!("step {} not handled", step.kind()))),
         }
     }
@@ -974,6 +1023,7 @@ impl Ctx<'_> {
         socket: &str,
         endpoint: &str,
         timeout_ms: u64,
+        settings: Option<&PeerSettings>,
     ) -> StepResult {
         let (on, handle, stype) = self.socket(socket)?;
         let ep = self.interp(endpoint)?;
@@ -991,18 +1041,19 @@ impl Ctx<'_> {
             other => return Err(Stop::Error(format!("liveness: socket type {other}"))),
         };
         let name = format!("liveness-{}", self.step_index);
-        let conn = PeerConn::connect(
-            &name,
-            addr,
-            PeerSettings {
+        let mut probe_settings = match settings {
+            Some(s) => s.clone(),
+            None => PeerSettings {
                 greeting: GreetingMode::Whole,
-                ..PeerSettings::of_type(peer_type)
+                ..PeerSettings::default()
             },
-            self.clock,
-            timeout,
-        )
-        .await
-        .map_err(|e| self.fail(step, "the liveness probe connects", e.to_string()))?;
+        };
+        if probe_settings.socket_type.is_empty() {
+            probe_settings.socket_type = peer_type.to_string();
+        }
+        let conn = PeerConn::connect(&name, addr, probe_settings, self.clock, timeout)
+            .await
+            .map_err(|e| self.fail(step, "the liveness probe connects", e.to_string()))?;
         let conn = Arc::new(conn);
         self.peers.insert(name.clone(), conn.clone());
         let lost = |e: String| format!("liveness probe: {e}");

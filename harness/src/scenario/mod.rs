@@ -210,6 +210,7 @@ fn validate_steps(
         let waits_on_iut = matches!(
             step,
             Step::Wait { .. }
+                | Step::WaitEvent { .. }
                 | Step::Accept { .. }
                 | Step::Handshake { .. }
                 | Step::SyncPubSub { .. }

@@ -296,6 +296,17 @@ steps! {
     /// Save the process's open file descriptor count (from /proc).
     #[serde(rename = "count-fds")]
     CountFds { #[serde(default)] on: Role, save: String },
+    /// Wait (bounded) for a monitor event of a socket (`connected`, `accepted`,
+    /// `handshake_succeeded`, `disconnected` ...; several names separated by `|`); its time is
+    /// saved as `mark`, the events seen as `save`.
+    #[serde(rename = "wait-event")]
+    WaitEvent {
+        socket: String,
+        event: String,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+        #[serde(default)] mark: Option<String>,
+        #[serde(default)] save: Option<String>,
+    },
 
     // ---- the raw peer ---------------------------------------------------------------------
     /// Listen on 127.0.0.1 (a new port, or the address saved in `address_of`); the endpoint is
@@ -444,12 +455,14 @@ steps! {
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
     },
     /// A fresh raw peer of a compatible type connects to `endpoint`, completes a handshake,
-    /// and exchanges one message with the implementation's `socket`.
+    /// and exchanges one message with the implementation's `socket`. `settings` changes the
+    /// probe's settings (e.g. `mechanism = "PLAIN"` and `plain`), its socket type included.
     #[serde(rename = "liveness")]
     Liveness {
         socket: String,
         endpoint: String,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
+        #[serde(default)] settings: Option<PeerSettings>,
     },
 
     // ---- checks (the assertion primitives) ------------------------------------------------
@@ -551,9 +564,33 @@ steps! {
         #[serde(default)] index: usize,
     },
     /// A saved driver reply has this `result` (`ok`, `would_block`, `timeout`, `error`,
-    /// `unsupported`).
+    /// `unsupported`), or (`is_not`) any other.
     #[serde(rename = "check.result")]
-    Result { var: String, is: String },
+    Result {
+        var: String,
+        #[serde(default)] is: Option<String>,
+        #[serde(default)] is_not: Option<String>,
+    },
+    /// The implementation's READY (or INITIATE) had a property `name` (compared exactly, or
+    /// in any case with `any_case`) with this `value` (text), or (`absent`) had none.
+    #[serde(rename = "check.ready-property")]
+    ReadyProperty {
+        peer: String,
+        name: String,
+        #[serde(default)] value: Option<String>,
+        #[serde(default)] absent: bool,
+        #[serde(default)] any_case: bool,
+    },
+    /// The octets the implementation sent on a connection, raw: they start with `prefix_hex`,
+    /// contain `contains_hex`, or equal `equals_hex` (from `offset`, default 0).
+    #[serde(rename = "check.octets")]
+    Octets {
+        peer: String,
+        #[serde(default)] offset: usize,
+        #[serde(default)] prefix_hex: Option<String>,
+        #[serde(default)] contains_hex: Option<String>,
+        #[serde(default)] equals_hex: Option<String>,
+    },
     /// A field of a saved value (dotted path) equals a value or lies within bounds.
     #[serde(rename = "check.field")]
     Field {
@@ -624,6 +661,7 @@ fn step_name(variant: &str) -> &'static str {
         "WaitExit" => "wait-exit",
         "Restart" => "restart",
         "CountFds" => "count-fds",
+        "WaitEvent" => "wait-event",
         "Listen" => "peer.listen",
         "Unlisten" => "peer.unlisten",
         "Accept" => "peer.accept",
@@ -662,6 +700,8 @@ fn step_name(variant: &str) -> &'static str {
         "Violation" => "check.violation",
         "Received" => "check.received",
         "Result" => "check.result",
+        "ReadyProperty" => "check.ready-property",
+        "Octets" => "check.octets",
         "Field" => "check.field",
         "Message" => "check.message",
         "Alive" => "check.alive",
