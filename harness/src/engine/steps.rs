@@ -810,6 +810,33 @@ impl Ctx<'_> {
                 }
                 Ok(())
             }
+            Step::SaveCommand {
+                peer, name, save, ..
+            } => {
+                let conn = self.peer(peer)?;
+                let data = conn.with(|s| {
+                    s.events.iter().find_map(|e| match &e.kind {
+                        crate::peer::PeerEventKind::Command { name: n, body }
+                        | crate::peer::PeerEventKind::Handshake { name: n, body }
+                            if n == name =>
+                        {
+                            let b = hex::decode(body).ok()?;
+                            let skip = 1 + usize::from(*b.first()?);
+                            Some(hex::encode(b.get(skip..)?))
+                        }
+                        _ => None,
+                    })
+                });
+                match data {
+                    Some(d) => {
+                        self.vars.insert(save.clone(), Value::from(d));
+                        Ok(())
+                    }
+                    None => {
+                        Err(self.fail(step, format!("a {name} command on {peer}"), "none arrived"))
+                    }
+                }
+            }
             Step::StopReading { peer, .. } => {
                 self.peer(peer)?.stop_reading();
                 Ok(())

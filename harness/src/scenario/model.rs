@@ -424,6 +424,10 @@ steps! {
     /// Close the connection: `fin` (default) or `rst`.
     #[serde(rename = "peer.close")]
     PeerClose { peer: String, #[serde(default = "fin")] how: CloseHow },
+    /// Save the data (after the name, hex) of the first command named `name` that arrived on a
+    /// connection, e.g. to compare a CURVE HELLO's key across connections.
+    #[serde(rename = "peer.save-command")]
+    SaveCommand { peer: String, name: String, save: String },
     /// Wait (bounded) until a condition holds on a connection; its time is saved as `mark`.
     #[serde(rename = "peer.wait")]
     Wait {
@@ -679,6 +683,7 @@ fn step_name(variant: &str) -> &'static str {
         "ResumeReading" => "peer.resume-reading",
         "PeerClose" => "peer.close",
         "Wait" => "peer.wait",
+        "SaveCommand" => "peer.save-command",
         "Mark" => "mark",
         "Pause" => "pause",
         "Repeat" => "repeat",
