@@ -462,6 +462,22 @@ impl Ctx<'_> {
                         .collect();
                     let (m1, x1) = analysis::multiset_diff(topics, &subs);
                     let (m2, x2) = analysis::multiset_diff(cancels, &cans);
+                    // `negotiated`: commands if both sides announced 3.1 or later (SUBW-05).
+                    let form = form.as_ref().map(|f| {
+                        if f == "negotiated" {
+                            let ours = c.settings().version().has_subscription_commands();
+                            let theirs = s
+                                .peer_version
+                                .is_some_and(|v| v.has_subscription_commands());
+                            if ours && theirs {
+                                "command".to_string()
+                            } else {
+                                "message".to_string()
+                            }
+                        } else {
+                            f.clone()
+                        }
+                    });
                     let wrong_form: Vec<_> = form
                         .as_ref()
                         .map(|f| events.iter().filter(|e| &e.2 != f).collect())
@@ -704,6 +720,58 @@ impl Ctx<'_> {
                     )
                 }
                 None => Eval::broken(format!("no saved `{var}`")),
+            },
+            Step::GreetingIs {
+                peer,
+                version,
+                min_version,
+                mechanism,
+                as_server,
+                ..
+            } => match self.peer(peer) {
+                Ok(c) => c.with(|s| {
+                    let Some(g) = s.events.iter().find_map(|e| match &e.kind {
+                        PeerEventKind::Greeting {
+                            version,
+                            mechanism,
+                            as_server,
+                            ..
+                        } => Some((*version, mechanism.clone(), *as_server)),
+                        _ => None,
+                    }) else {
+                        return Eval::new(
+                            false,
+                            "the implementation's greeting",
+                            "no greeting received",
+                        );
+                    };
+                    let holds = version.is_none_or(|v| g.0 == v)
+                        && min_version.is_none_or(|v| g.0 >= v)
+                        && mechanism.as_ref().is_none_or(|m| &g.1 == m)
+                        && as_server.is_none_or(|a| g.2 == a);
+                    let mut want = Vec::new();
+                    if let Some(v) = version {
+                        want.push(format!("version {}.{}", v[0], v[1]));
+                    }
+                    if let Some(v) = min_version {
+                        want.push(format!("version ≥ {}.{}", v[0], v[1]));
+                    }
+                    if let Some(m) = mechanism {
+                        want.push(format!("mechanism {m}"));
+                    }
+                    if let Some(a) = as_server {
+                        want.push(format!("as-server {a}"));
+                    }
+                    Eval::new(
+                        holds,
+                        format!("a greeting with {}", want.join(", ")),
+                        format!(
+                            "version {}.{}, mechanism {}, as-server {}",
+                            g.0[0], g.0[1], g.1, g.2
+                        ),
+                    )
+                }),
+                Err(_) => Eval::broken(format!("no peer `{peer}`")),
             },
             Step::ReadyProperty {
                 peer,

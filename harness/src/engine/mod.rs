@@ -557,9 +557,15 @@ pub async fn run_case_with(case: &Case, env: &Env, vars: &[(&str, &str)]) -> Cas
                 )
             }
         };
-        if v >= verdict {
+        if v > verdict {
             verdict = v;
             reason = Some(text);
+        } else if v == verdict {
+            // Keep the first failing check's reason, and add why the case stopped.
+            reason = Some(match reason {
+                Some(r) => format!("{r}; then {text}"),
+                None => text,
+            });
         }
     }
     if verdict == Verdict::Pass

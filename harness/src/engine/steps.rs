@@ -92,6 +92,7 @@ impl Until {
                         zmtp_driver_protocol::burst::Classified::Burst { seq: got, .. } if got == seq)
                 })
             })
+            && (self.any_of.is_empty() || self.any_of.iter().any(|u| u.holds(s)))
     }
 }
 
@@ -467,6 +468,41 @@ impl Ctx<'_> {
                 }
             }
 
+            Step::Op {
+                on,
+                op,
+                fields,
+                expect,
+                save,
+                ..
+            } => {
+                let on = *on;
+                let mut map = serde_json::Map::new();
+                for (k, v) in fields {
+                    let mut v = serde_json::to_value(v)
+                        .map_err(|e| Stop::Error(format!("field {k}: {e}")))?;
+                    if let Value::String(t) = &v {
+                        let t = self.interp(t)?;
+                        // A socket is named by its scenario name; the driver wants its handle.
+                        v = match (k.as_str(), self.sockets.get(&t)) {
+                            ("socket", Some((_, handle, _))) => Value::from(handle.clone()),
+                            _ => Value::from(t),
+                        };
+                    }
+                    map.insert(k.clone(), v);
+                }
+                let timeout = self.env.scaled(5000);
+                let d = self.driver(on).await?;
+                let r = match d.request_op(op, map, timeout).await {
+                    Ok(r) => r,
+                    Err(e) => return Err(self.driver_stop(on, e, req)),
+                };
+                self.check_result(step, &r, expect.as_deref().unwrap_or("ok"))?;
+                if let Some(s) = save {
+                    self.vars.insert(s.clone(), reply_json(&r));
+                }
+                Ok(())
+            }
             Step::WaitEvent {
                 socket,
                 event,
@@ -1140,42 +1176,44 @@ impl Ctx<'_> {
                     .await
                     .map_err(|e| self.fail(step, "the probe subscribes", lost(e.to_string())))?;
             }
+            // A socket may take a moment to attach the new peer (zmq.rs answers ENOTCONN until
+            // it has read the peer's READY; a PUSH may route a send to another peer). Sends are
+            // retried until one reaches the probe; a REQ sends once, since it cannot send again.
             let deadline = Instant::now() + timeout;
+            let arrived = |s: &crate::peer::PeerSnapshot| {
+                s.messages()
+                    .any(|m| m.last().is_some_and(|p| p.ends_with(&body)))
+            };
+            let mut sent_once = false;
             loop {
-                let d = self.driver(on).await?;
-                let r = d.send(&handle, std::slice::from_ref(&body), true, 0).await;
-                if let Err(e) = r {
-                    return Err(self.driver_stop(on, e, step.meta().requirement));
+                if stype != "REQ" || !sent_once {
+                    let d = self.driver(on).await?;
+                    match d.send(&handle, std::slice::from_ref(&body), true, 0).await {
+                        Ok(r) => sent_once |= r.result == zmtp_driver_protocol::Outcome::Ok,
+                        Err(e) => return Err(self.driver_stop(on, e, step.meta().requirement)),
+                    }
                 }
-                let ok = conn
-                    .wait_until("the probe message", Duration::from_millis(20), |s| {
-                        s.messages()
-                            .any(|m| m.last().is_some_and(|p| p.ends_with(&body)))
-                    })
+                let wait = if stype == "REQ" && sent_once {
+                    deadline.saturating_duration_since(Instant::now())
+                } else {
+                    Duration::from_millis(25)
+                };
+                if conn
+                    .wait_until("the probe message", wait, arrived)
                     .await
-                    .is_ok();
-                if ok {
+                    .is_ok()
+                {
                     break;
                 }
-                if Instant::now() >= deadline || stype != "PUB" && stype != "XPUB" {
-                    let ok = conn
-                        .wait_until(
-                            "the probe message",
-                            deadline.saturating_duration_since(Instant::now()),
-                            |s| {
-                                s.messages()
-                                    .any(|m| m.last().is_some_and(|p| p.ends_with(&body)))
-                            },
-                        )
-                        .await
-                        .is_ok();
-                    if ok {
-                        break;
-                    }
+                if Instant::now() >= deadline {
                     return Err(self.fail(
                         step,
                         "the probe receives a message from the implementation",
-                        "nothing arrived",
+                        if sent_once {
+                            "nothing arrived"
+                        } else {
+                            "every send was refused"
+                        },
                     ));
                 }
             }

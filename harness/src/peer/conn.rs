@@ -121,6 +121,8 @@ pub enum PeerEventKind {
         /// Message.
         message: String,
     },
+    /// The raw peer half-closed (FIN); the implementation may still send and close.
+    Shutdown,
     /// The connection ended.
     Closed {
         /// How.
@@ -807,12 +809,14 @@ impl PeerConn {
             }
         }
         drop(w);
-        self.shared.push(
-            self.clock.now_us(),
-            PeerEventKind::Closed {
+        let kind = match how {
+            // Still open for reading: the implementation's own close comes later.
+            CloseHow::Fin => PeerEventKind::Shutdown,
+            CloseHow::Rst => PeerEventKind::Closed {
                 how: CloseKind::Local(how),
             },
-        );
+        };
+        self.shared.push(self.clock.now_us(), kind);
     }
 
     /// Whether the connection has ended (either side).

@@ -13,7 +13,6 @@
 
 use crate::peer::{CloseHow, GreetingMode, PeerSettings};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// One scenario file: a family of cases.
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +109,9 @@ pub struct Until {
     /// A burst message with this sequence number arrived.
     #[serde(default)]
     pub burst_seq: Option<u64>,
+    /// At least one of these conditions holds (each a table like `until` itself).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any_of: Vec<Until>,
 }
 
 /// One allowed outcome of `check.one-of`.
@@ -195,13 +197,14 @@ pub struct Meta<'a> {
 
 steps! {
     // ---- the implementation, through its driver -------------------------------------------
-    /// Create a socket named `name` and set `options` (name → integer, text, or `hex:..`).
+    /// Create a socket named `name` and set `options` (name → integer, text, or `hex:..`), in
+    /// the order written.
     #[serde(rename = "socket")]
     Socket {
         #[serde(default)] on: Role,
         #[serde(rename = "type")] socket_type: String,
         name: String,
-        #[serde(default)] options: BTreeMap<String, toml::Value>,
+        #[serde(default)] options: toml::Table,
     },
     /// Set one option.
     #[serde(rename = "set")]
@@ -293,6 +296,17 @@ steps! {
     /// Start a fresh process for the role (after `kill` or `exit`); its sockets are gone.
     #[serde(rename = "restart")]
     Restart { #[serde(default)] on: Role },
+    /// Send any driver op with these fields (for ops without a step of their own, e.g. `zap`);
+    /// `expect` is the result required (default `ok`), the reply is saved in `save`. Strings
+    /// in `fields` may use `${...}`; a socket handle is named by the field `socket`.
+    #[serde(rename = "op")]
+    Op {
+        #[serde(default)] on: Role,
+        op: String,
+        #[serde(default)] fields: toml::Table,
+        #[serde(default)] expect: Option<String>,
+        #[serde(default)] save: Option<String>,
+    },
     /// Save the process's open file descriptor count (from /proc).
     #[serde(rename = "count-fds")]
     CountFds { #[serde(default)] on: Role, save: String },
@@ -524,7 +538,8 @@ steps! {
         #[serde(default)] prefix_hex: Option<String>,
     },
     /// The subscriptions (and cancellations) received on a connection, as multisets, are
-    /// exactly these; `form` also requires the wire form (`message` or `command`).
+    /// exactly these; `form` also requires the wire form: `message`, `command`, or
+    /// `negotiated` (commands if both sides announced ZMTP 3.1 or later, else messages).
     #[serde(rename = "check.subscriptions")]
     Subscriptions {
         peer: String,
@@ -574,6 +589,16 @@ steps! {
         var: String,
         #[serde(default)] is: Option<String>,
         #[serde(default)] is_not: Option<String>,
+    },
+    /// The implementation's greeting announced these (each optional): `version = [3, 1]`,
+    /// `min_version = [3, 0]`, `mechanism`, `as_server`.
+    #[serde(rename = "check.greeting")]
+    GreetingIs {
+        peer: String,
+        #[serde(default)] version: Option<[u8; 2]>,
+        #[serde(default)] min_version: Option<[u8; 2]>,
+        #[serde(default)] mechanism: Option<String>,
+        #[serde(default)] as_server: Option<u8>,
     },
     /// The implementation's READY (or INITIATE) had a property `name` (compared exactly, or
     /// in any case with `any_case`) with this `value` (text), or (`absent`) had none.
@@ -665,6 +690,7 @@ fn step_name(variant: &str) -> &'static str {
         "WaitExit" => "wait-exit",
         "Restart" => "restart",
         "CountFds" => "count-fds",
+        "Op" => "op",
         "WaitEvent" => "wait-event",
         "Listen" => "peer.listen",
         "Unlisten" => "peer.unlisten",
@@ -706,6 +732,7 @@ fn step_name(variant: &str) -> &'static str {
         "Received" => "check.received",
         "Result" => "check.result",
         "ReadyProperty" => "check.ready-property",
+        "GreetingIs" => "check.greeting",
         "Octets" => "check.octets",
         "Field" => "check.field",
         "Message" => "check.message",
