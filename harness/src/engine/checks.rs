@@ -565,6 +565,7 @@ impl Ctx<'_> {
                 data_hex,
                 data_prefix_hex,
                 data_len,
+                data_min_len,
                 ..
             } => {
                 let hex_arg = |h: &Option<String>| -> Result<Option<String>, String> {
@@ -577,8 +578,10 @@ impl Ctx<'_> {
                     (Ok(a), Ok(b)) => (a, b),
                     (Err(e), _) | (_, Err(e)) => return Eval::broken(e),
                 };
-                let constrained =
-                    want_data.is_some() || want_prefix.is_some() || data_len.is_some();
+                let constrained = want_data.is_some()
+                    || want_prefix.is_some()
+                    || data_len.is_some()
+                    || data_min_len.is_some();
                 match self.peer(peer) {
                     Ok(c) => c.with(|s| {
                         // (name, data after the name as hex) of every command seen.
@@ -620,6 +623,8 @@ impl Ctx<'_> {
                                 })
                                 && data_len
                                     .is_none_or(|l| d.as_ref().is_some_and(|d| d.len() == 2 * l))
+                                && data_min_len
+                                    .is_none_or(|l| d.as_ref().is_some_and(|d| d.len() >= 2 * l))
                         };
                         let found = seen.iter().any(|(n, d)| n == name && fits(d));
                         let shown: Vec<String> = seen
@@ -642,6 +647,9 @@ impl Ctx<'_> {
                         }
                         if let Some(l) = data_len {
                             want += &format!(" with {l} octets of data");
+                        }
+                        if let Some(l) = data_min_len {
+                            want += &format!(" with at least {l} octets of data");
                         }
                         Eval::new(
                             found == *present,
@@ -773,12 +781,22 @@ impl Ctx<'_> {
                 }),
                 Err(_) => Eval::broken(format!("no peer `{peer}`")),
             },
+            Step::Curve {
+                peer,
+                property,
+                min_messages,
+                ..
+            } => match self.peer(peer) {
+                Ok(c) => c.with(|s| curve_check(s, property, *min_messages)),
+                Err(_) => Eval::broken(format!("no peer `{peer}`")),
+            },
             Step::ReadyProperty {
                 peer,
                 name,
                 value,
                 absent,
                 any_case,
+                prefix,
                 ..
             } => match self.peer(peer) {
                 Ok(c) => c.with(|s| {
@@ -786,8 +804,13 @@ impl Ctx<'_> {
                         return Eval::new(false, "the implementation's READY", "no READY received");
                     };
                     let found = props.iter().find(|(n, _)| {
-                        if *any_case {
-                            n.eq_ignore_ascii_case(name)
+                        let (n, name) = if *any_case {
+                            (n.to_ascii_lowercase(), name.to_ascii_lowercase())
+                        } else {
+                            (n.clone(), name.clone())
+                        };
+                        if *prefix {
+                            n.starts_with(&name)
                         } else {
                             n == name
                         }
@@ -822,6 +845,7 @@ impl Ctx<'_> {
                 prefix_hex,
                 contains_hex,
                 equals_hex,
+                absent_hex,
                 ..
             } => {
                 let want = |h: &Option<String>| -> Result<Option<Vec<u8>>, String> {
@@ -834,13 +858,20 @@ impl Ctx<'_> {
                         })
                         .transpose()
                 };
-                let (prefix, contains, equals) =
-                    match (want(prefix_hex), want(contains_hex), want(equals_hex)) {
-                        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-                        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-                            return Eval::broken(e);
-                        }
-                    };
+                let (prefix, contains, equals, absent) = match (
+                    want(prefix_hex),
+                    want(contains_hex),
+                    want(equals_hex),
+                    want(absent_hex),
+                ) {
+                    (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+                    (Err(e), _, _, _)
+                    | (_, Err(e), _, _)
+                    | (_, _, Err(e), _)
+                    | (_, _, _, Err(e)) => {
+                        return Eval::broken(e);
+                    }
+                };
                 match self.peer(peer) {
                     Ok(c) => c.with(|s| {
                         let all = s.transcript.stream(crate::peer::Direction::In);
@@ -849,7 +880,10 @@ impl Ctx<'_> {
                             && contains.as_ref().is_none_or(|p| {
                                 !p.is_empty() && got.windows(p.len()).any(|w| w == &p[..])
                             })
-                            && equals.as_ref().is_none_or(|p| got == &p[..]);
+                            && equals.as_ref().is_none_or(|p| got == &p[..])
+                            && absent.as_ref().is_none_or(|p| {
+                                p.is_empty() || !got.windows(p.len()).any(|w| w == &p[..])
+                            });
                         let mut expected = format!("received octets from {offset}");
                         if let Some(p) = &prefix {
                             expected += &format!(" starting {}", hex::encode(p));
@@ -859,6 +893,9 @@ impl Ctx<'_> {
                         }
                         if let Some(p) = &equals {
                             expected += &format!(" equal to {}", hex::encode(p));
+                        }
+                        if let Some(p) = &absent {
+                            expected += &format!(" never containing {}", hex::encode(p));
                         }
                         let shown = &got[..got.len().min(96)];
                         Eval::new(
@@ -1052,4 +1089,128 @@ fn describe_options(options: &[crate::scenario::Alternative]) -> String {
         .map(|a| format!("\"{}\" ({})", a.label, a.verdict))
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+/// One CURVE command seen on a connection: its name, its data (after the name), and how many
+/// frames carried it (a MESSAGE box in a multipart message would show more than one).
+struct CurveItem {
+    name: String,
+    data: Vec<u8>,
+    frames: usize,
+}
+
+fn curve_items(s: &crate::peer::PeerSnapshot) -> Vec<CurveItem> {
+    let split = |body: &[u8]| -> Option<(String, Vec<u8>)> {
+        let (&len, rest) = body.split_first()?;
+        let (name, data) = rest.split_at_checked(usize::from(len))?;
+        Some((String::from_utf8_lossy(name).into_owned(), data.to_vec()))
+    };
+    s.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            PeerEventKind::Handshake { body, .. } | PeerEventKind::Command { body, .. } => {
+                let (name, data) = split(&hex::decode(body).ok()?)?;
+                Some(CurveItem {
+                    name,
+                    data,
+                    frames: 1,
+                })
+            }
+            // Deployed implementations send MESSAGE in frames without the COMMAND bit.
+            PeerEventKind::Message { parts } => {
+                let first = parts.first()?;
+                let (name, data) = split(first)?;
+                (name == "MESSAGE").then_some(CurveItem {
+                    name,
+                    data,
+                    frames: parts.len(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The CURVE properties `check.curve` can judge.
+fn curve_check(s: &crate::peer::PeerSnapshot, property: &str, min_messages: usize) -> Eval {
+    let items = curve_items(s);
+    let messages: Vec<&CurveItem> = items.iter().filter(|i| i.name == "MESSAGE").collect();
+    if messages.len() < min_messages {
+        return Eval::new(
+            false,
+            format!("at least {min_messages} CURVE MESSAGE(s)"),
+            format!(
+                "{} MESSAGE(s) among {} CURVE commands",
+                messages.len(),
+                items.len()
+            ),
+        );
+    }
+    match property {
+        "nonces" => {
+            // The short nonce of each command, where its layout has one.
+            let nonces: Vec<(String, u64)> = items
+                .iter()
+                .filter_map(|i| {
+                    let at = match i.name.as_str() {
+                        "HELLO" => 2 + 72 + 32,
+                        "INITIATE" => 96,
+                        "READY" | "MESSAGE" => 0,
+                        _ => return None,
+                    };
+                    let n = i.data.get(at..at + 8)?;
+                    Some((i.name.clone(), u64::from_be_bytes(n.try_into().ok()?)))
+                })
+                .collect();
+            let bad = nonces.windows(2).find(|w| w[1].1 <= w[0].1);
+            Eval::new(
+                bad.is_none(),
+                "short nonces that strictly increase, command after command",
+                match bad {
+                    None => format!(
+                        "{} nonces, increasing: {:?}",
+                        nonces.len(),
+                        nonces.iter().map(|n| n.1).take(12).collect::<Vec<_>>()
+                    ),
+                    Some(w) => format!(
+                        "{} nonce {} followed by {} nonce {}",
+                        w[0].0, w[0].1, w[1].0, w[1].1
+                    ),
+                },
+            )
+        }
+        "single-frame" => {
+            let bad = messages.iter().filter(|m| m.frames != 1).count();
+            Eval::new(
+                bad == 0,
+                "every MESSAGE in a single frame with MORE clear",
+                format!(
+                    "{bad} of {} MESSAGE(s) spread over several frames",
+                    messages.len()
+                ),
+            )
+        }
+        "sizes" => {
+            // Body = 1 + 7 (name) + data; at least 33 octets.
+            let bad: Vec<usize> = messages
+                .iter()
+                .map(|m| 8 + m.data.len())
+                .filter(|&n| n < 33)
+                .collect();
+            Eval::new(
+                bad.is_empty(),
+                "every MESSAGE body at least 33 octets",
+                if bad.is_empty() {
+                    format!(
+                        "{} MESSAGE(s), smallest {} octets",
+                        messages.len(),
+                        messages.iter().map(|m| 8 + m.data.len()).min().unwrap_or(0)
+                    )
+                } else {
+                    format!("bodies of {bad:?} octets")
+                },
+            )
+        }
+        other => Eval::broken(format!("unknown CURVE property {other:?}")),
+    }
 }

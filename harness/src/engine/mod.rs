@@ -11,7 +11,7 @@ mod checks;
 mod steps;
 
 use crate::driver::{DriverCommand, DriverError, DriverProcess};
-use crate::peer::{Clock, PeerConn, PeerListener};
+use crate::peer::{Clock, PeerConn, PeerListener, PeerProxy};
 use crate::registry::Registry;
 use crate::scenario::{Case, Role};
 use crate::verdict::{
@@ -131,6 +131,9 @@ pub(crate) struct Ctx<'e> {
     retired_records: Vec<DriverRecord>,
     sockets: HashMap<String, (Role, String, String)>,
     listeners: HashMap<String, PeerListener>,
+    proxies: HashMap<String, PeerProxy>,
+    /// `<name>.client` of each accepted proxied connection → its proxy.
+    proxy_names: HashMap<String, String>,
     peers: BTreeMap<String, Arc<PeerConn>>,
     vars: BTreeMap<String, Value>,
     marks: HashMap<String, u64>,
@@ -169,6 +172,8 @@ impl<'e> Ctx<'e> {
             retired_records: Vec::new(),
             sockets: HashMap::new(),
             listeners: HashMap::new(),
+            proxies: HashMap::new(),
+            proxy_names: HashMap::new(),
             peers: BTreeMap::new(),
             vars: BTreeMap::new(),
             marks: HashMap::new(),
@@ -285,6 +290,18 @@ impl<'e> Ctx<'e> {
         if let Some(p) = self.peers.get(name) {
             return Ok(p.clone());
         }
+        // `proxy#n.client` / `proxy#n.server`: a half of a proxied connection by number.
+        if let Some((head, half)) = name.rsplit_once('.')
+            && let Some((p, n)) = head.split_once('#')
+            && let (Some(proxy), Ok(n)) = (self.proxies.get(p), n.parse::<usize>())
+            && let Some((_, (client, server))) = proxy.get(n)
+        {
+            match half {
+                "client" => return Ok(client),
+                "server" => return Ok(server),
+                _ => {}
+            }
+        }
         // `listener#n`: an accepted connection by number.
         if let Some((l, n)) = name.split_once('#')
             && let (Some(listener), Ok(n)) = (self.listeners.get(l), n.parse::<usize>())
@@ -396,6 +413,13 @@ impl<'e> Ctx<'e> {
                 }
             }
         }
+        for p in self.proxies.values() {
+            for c in p.all() {
+                if !c.is_closed() {
+                    c.close(crate::peer::CloseHow::Rst).await;
+                }
+            }
+        }
         for p in self.peers.values() {
             if !p.is_closed() {
                 p.close(crate::peer::CloseHow::Rst).await;
@@ -407,6 +431,13 @@ impl<'e> Ctx<'e> {
         let mut conns: Vec<Arc<PeerConn>> = self.peers.values().cloned().collect();
         for l in self.listeners.values() {
             for (_, c) in l.all() {
+                if !conns.iter().any(|x| Arc::ptr_eq(x, &c)) {
+                    conns.push(c);
+                }
+            }
+        }
+        for p in self.proxies.values() {
+            for c in p.all() {
                 if !conns.iter().any(|x| Arc::ptr_eq(x, &c)) {
                     conns.push(c);
                 }

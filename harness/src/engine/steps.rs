@@ -2,7 +2,7 @@
 
 use super::{Ctx, StepResult, Stop};
 use crate::driver::DriverError;
-use crate::peer::{CloseHow, GreetingMode, PeerConn, PeerListener, PeerSettings};
+use crate::peer::{CloseHow, GreetingMode, PeerConn, PeerListener, PeerProxy, PeerSettings};
 use crate::scenario::{Role, Step, Until};
 use crate::verdict::StepRecord;
 use serde_json::{Value, json};
@@ -584,6 +584,55 @@ impl Ctx<'_> {
                     .ok_or_else(|| Stop::Error(format!("no listener `{listener}`")))?;
                 l.stop().await;
                 Ok(())
+            }
+            Step::Proxy {
+                proxy,
+                to,
+                settings,
+                save,
+                ..
+            } => {
+                let upstream = endpoint_addr(&self.interp(to)?)?;
+                let p = PeerProxy::start(proxy, upstream, settings.clone(), self.clock)
+                    .await
+                    .map_err(|e| Stop::Error(e.to_string()))?;
+                let key = save.clone().unwrap_or_else(|| format!("{proxy}_ep"));
+                self.vars.insert(key, Value::from(p.endpoint()));
+                self.proxies.insert(proxy.clone(), p);
+                Ok(())
+            }
+            Step::Accept {
+                listener,
+                name,
+                n,
+                timeout_ms,
+                ..
+            } if self.proxies.contains_key(listener) => {
+                let already = self.proxy_names.values().filter(|p| *p == listener).count();
+                let n = n.unwrap_or(already + 1);
+                let timeout = self.env.scaled(*timeout_ms);
+                let waited = match self.proxies.get(listener) {
+                    Some(p) => p.wait_for(n, timeout).await,
+                    None => return Err(Stop::Error(format!("no proxy `{listener}`"))),
+                };
+                match waited {
+                    Ok((client, server)) => {
+                        self.marks.insert(name.clone(), self.clock.now_us());
+                        self.peers.insert(format!("{name}.client"), client);
+                        self.peers.insert(format!("{name}.server"), server);
+                        self.proxy_names
+                            .insert(format!("{name}.client"), listener.clone());
+                        Ok(())
+                    }
+                    Err(e) => Err(self.fail(
+                        step,
+                        format!(
+                            "connection #{n} through proxy {listener} within {} ms",
+                            timeout.as_millis()
+                        ),
+                        e.to_string(),
+                    )),
+                }
             }
             Step::Accept {
                 listener,

@@ -366,6 +366,42 @@ impl PeerConn {
         clock: Clock,
         listening: bool,
     ) -> Self {
+        let (conn, read, ctx) = Self::unstarted(name, stream, settings, clock, listening);
+        conn.start(read, ctx, None);
+        conn
+    }
+
+    /// A recording proxy between two established streams: what arrives on one is written to
+    /// the other, and each half records and interprets what its side sent (`client` is read
+    /// as a server would, `server` as a client would). Neither half writes anything of its own.
+    pub fn forwarding_pair(
+        names: (&str, &str),
+        streams: (TcpStream, TcpStream),
+        settings: (PeerSettings, PeerSettings),
+        clock: Clock,
+    ) -> (PeerConn, PeerConn) {
+        let quiet = |s: PeerSettings| PeerSettings {
+            auto_pong: false,
+            send_ready: false,
+            greeting: GreetingMode::Manual,
+            ..s
+        };
+        let (a, a_read, a_ctx) =
+            Self::unstarted(names.0, streams.0, quiet(settings.0), clock, true);
+        let (b, b_read, b_ctx) =
+            Self::unstarted(names.1, streams.1, quiet(settings.1), clock, false);
+        a.start(a_read, a_ctx, Some((b.writer.clone(), b.shared.clone())));
+        b.start(b_read, b_ctx, Some((a.writer.clone(), a.shared.clone())));
+        (a, b)
+    }
+
+    fn unstarted(
+        name: &str,
+        stream: TcpStream,
+        settings: PeerSettings,
+        clock: Clock,
+        listening: bool,
+    ) -> (Self, OwnedReadHalf, InboundSession) {
         let _ = stream.set_nodelay(true);
         let local_addr = stream.local_addr().ok();
         let peer_addr = stream.peer_addr().ok();
@@ -395,27 +431,33 @@ impl PeerConn {
             role,
             config,
         });
-        let publisher = matches!(settings.socket_type.as_str(), "PUB" | "XPUB");
-        let reader = tokio::spawn(read_loop(ReadCtx {
-            shared: shared.clone(),
-            read,
-            session,
-            clock,
-            writer: writer.clone(),
-            auto_pong: settings.auto_pong,
-            publisher,
-        }));
-        PeerConn {
+        let conn = PeerConn {
             name: name.to_string(),
             shared,
             writer,
-            reader: Mutex::new(Some(reader)),
+            reader: Mutex::new(None),
             settings,
             listening,
             clock,
             local_addr,
             peer_addr,
-        }
+        };
+        (conn, read, session)
+    }
+
+    fn start(&self, read: OwnedReadHalf, session: InboundSession, forward: Option<Forward>) {
+        let publisher = matches!(self.settings.socket_type.as_str(), "PUB" | "XPUB");
+        let reader = tokio::spawn(read_loop(ReadCtx {
+            shared: self.shared.clone(),
+            read,
+            session,
+            clock: self.clock,
+            writer: self.writer.clone(),
+            auto_pong: self.settings.auto_pong,
+            publisher,
+            forward,
+        }));
+        *self.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(reader);
     }
 
     /// The connection's name in the scenario.
@@ -880,6 +922,9 @@ async fn write_recorded(
     Ok(())
 }
 
+/// Where a proxy half passes on what it reads: the other half's writer and record.
+type Forward = (Writer, Arc<Shared>);
+
 struct ReadCtx {
     shared: Arc<Shared>,
     read: OwnedReadHalf,
@@ -888,6 +933,7 @@ struct ReadCtx {
     writer: Writer,
     auto_pong: bool,
     publisher: bool,
+    forward: Option<Forward>,
 }
 
 async fn read_loop(mut ctx: ReadCtx) {
@@ -912,6 +958,11 @@ async fn read_loop(mut ctx: ReadCtx) {
                         how: CloseKind::Eof,
                     },
                 );
+                if let Some((w, _)) = &ctx.forward
+                    && let Some(w) = w.lock().await.as_mut()
+                {
+                    let _ = w.shutdown().await;
+                }
                 return;
             }
             Ok(n) => n,
@@ -923,12 +974,22 @@ async fn read_loop(mut ctx: ReadCtx) {
                 };
                 ctx.shared
                     .push(ctx.clock.now_us(), PeerEventKind::Closed { how });
+                if let Some((w, _)) = &ctx.forward {
+                    if let Some(w) = w.lock().await.as_ref() {
+                        let _ = w.as_ref().set_zero_linger();
+                    }
+                    *w.lock().await = None;
+                }
                 return;
             }
         };
         let t = ctx.clock.now_us();
         let chunk = &buf[..n];
         ctx.shared.lock().transcript.record(t, Direction::In, chunk);
+        if let Some((w, other)) = &ctx.forward {
+            // A proxy passes everything on at once, before interpreting it.
+            let _ = write_recorded(w, other, &ctx.clock, chunk, Duration::from_secs(10)).await;
+        }
         if !interpreting {
             ctx.shared.changed.notify_waiters();
             continue;

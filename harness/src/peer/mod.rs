@@ -11,11 +11,13 @@
 
 mod conn;
 mod listener;
+mod proxy;
 mod settings;
 mod transcript;
 
 pub use conn::{CloseHow, CloseKind, PeerConn, PeerError, PeerEvent, PeerEventKind, PeerSnapshot};
 pub use listener::PeerListener;
+pub use proxy::{PeerProxy, ProxiedPair};
 pub use settings::{GreetingMode, PeerSettings, PlainSettings};
 pub use transcript::{Chunk, Direction, Transcript};
 

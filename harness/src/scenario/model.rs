@@ -334,6 +334,18 @@ steps! {
         #[serde(default)] address_of: Option<String>,
         #[serde(default)] save: Option<String>,
     },
+    /// A recording proxy: listens on 127.0.0.1 (endpoint saved in `save`, default
+    /// `<proxy>_ep`) and passes every connection through to `to`, recording and interpreting
+    /// both directions with `settings` (mechanism, profile). `peer.accept` names a proxied
+    /// connection; its halves are `<name>.client` (what the connecting side sent) and
+    /// `<name>.server` (what the upstream side sent).
+    #[serde(rename = "peer.proxy")]
+    Proxy {
+        proxy: String,
+        to: String,
+        #[serde(default)] settings: PeerSettings,
+        #[serde(default)] save: Option<String>,
+    },
     /// Stop listening (accepted connections stay).
     #[serde(rename = "peer.unlisten")]
     Unlisten { listener: String },
@@ -570,6 +582,18 @@ steps! {
         #[serde(default)] data_prefix_hex: Option<String>,
         /// The data (after the name) is exactly this long.
         #[serde(default)] data_len: Option<usize>,
+        /// The data (after the name) is at least this long.
+        #[serde(default)] data_min_len: Option<usize>,
+    },
+    /// CURVE traffic on a connection (typically a proxy half): `property` is `nonces` (the
+    /// short nonces of HELLO, INITIATE, READY and MESSAGE strictly increase, CURVE-17),
+    /// `single-frame` (every MESSAGE travels in one frame with MORE clear, CURVE-20) or `sizes`
+    /// (every MESSAGE body is at least 33 octets, CURVE-07); at least `min_messages` MESSAGEs.
+    #[serde(rename = "check.curve")]
+    Curve {
+        peer: String,
+        property: String,
+        #[serde(default)] min_messages: usize,
     },
     /// The implementation did (or did not) break a protocol rule on this connection.
     #[serde(rename = "check.violation")]
@@ -609,6 +633,8 @@ steps! {
         #[serde(default)] value: Option<String>,
         #[serde(default)] absent: bool,
         #[serde(default)] any_case: bool,
+        /// `name` is a prefix: any property whose name starts with it.
+        #[serde(default)] prefix: bool,
     },
     /// The octets the implementation sent on a connection, raw: they start with `prefix_hex`,
     /// contain `contains_hex`, or equal `equals_hex` (from `offset`, default 0).
@@ -619,6 +645,8 @@ steps! {
         #[serde(default)] prefix_hex: Option<String>,
         #[serde(default)] contains_hex: Option<String>,
         #[serde(default)] equals_hex: Option<String>,
+        /// And do not contain these octets anywhere.
+        #[serde(default)] absent_hex: Option<String>,
     },
     /// A field of a saved value (dotted path) equals a value or lies within bounds.
     #[serde(rename = "check.field")]
@@ -694,6 +722,7 @@ fn step_name(variant: &str) -> &'static str {
         "WaitEvent" => "wait-event",
         "Listen" => "peer.listen",
         "Unlisten" => "peer.unlisten",
+        "Proxy" => "peer.proxy",
         "Accept" => "peer.accept",
         "PeerConnect" => "peer.connect",
         "Greet" => "peer.greet",
@@ -733,6 +762,7 @@ fn step_name(variant: &str) -> &'static str {
         "Result" => "check.result",
         "ReadyProperty" => "check.ready-property",
         "GreetingIs" => "check.greeting",
+        "Curve" => "check.curve",
         "Octets" => "check.octets",
         "Field" => "check.field",
         "Message" => "check.message",
