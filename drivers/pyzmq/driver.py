@@ -11,7 +11,9 @@ Shape (the ZeroMQ application rules every driver follows):
   on every socket each turn, so libzmq processes pending commands (e.g. a bound SUB's
   subscriptions) without a busy loop;
 - SIGINT/SIGTERM set a flag; on the flag, on "exit" and on EOF every socket is closed
-  (libzmq honours each one's LINGER), the context is terminated, and we exit 0.
+  (libzmq honours each one's LINGER), the context is terminated, and we exit 0;
+- "zap" binds a REP socket at inproc://zeromq.zap.01 (RFC 27) that the same poll services, so
+  the ZAP requests libzmq sends while a PLAIN/CURVE handshake waits are answered at once.
 """
 import json
 import os
@@ -25,7 +27,7 @@ import zmq
 PROTOCOL_VERSION = 1
 TICK_MS = 20
 OPS = ["hello", "socket", "setsockopt", "getsockopt", "bind", "connect", "disconnect",
-       "unbind", "send", "send_burst", "recv", "drain", "events", "close", "exit"]
+       "unbind", "send", "send_burst", "recv", "drain", "events", "close", "exit", "zap"]
 SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
                 "XPUB", "XSUB", "STREAM"]
 # option name -> kind: "int", "bool" or "hex" (binary values travel as hex strings)
@@ -36,9 +38,12 @@ OPTIONS = dict([(n, "int") for n in (
     + [(n, "bool") for n in (
         "immediate req_relaxed req_correlate router_mandatory router_handover xpub_nodrop "
         "xpub_verbose xpub_verboser xpub_manual invert_matching probe_router conflate ipv6 "
-        "plain_server").split()]
+        "plain_server curve_server").split()]
     + [(n, "hex") for n in (
-        "subscribe unsubscribe routing_id plain_username plain_password zap_domain").split()])
+        "subscribe unsubscribe routing_id plain_username plain_password zap_domain "
+        "curve_publickey curve_secretkey curve_serverkey").split()])
+HAS_CURVE = zmq.has("curve")
+CURVE_KEYS = ("curve_publickey", "curve_secretkey", "curve_serverkey")   # 32 octets, hex
 EVENT_NAMES = {getattr(zmq, "EVENT_" + n.upper()): n for n in [
     "connected", "connect_delayed", "connect_retried", "listening", "bind_failed",
     "accepted", "accept_failed", "closed", "close_failed", "disconnected", "monitor_stopped",
@@ -96,6 +101,63 @@ def classify(parts):
                 f[tl + HDR:] != padding(tl + HDR, len(f) - tl - HDR, seq):
             return ("malformed", seq)
     return ("burst", seq, f0[:t])
+
+
+# ---- ZAP handler (RFC 27) for the "zap" op ----------------------------------------------
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+
+
+def text_or_hex(cred, name):
+    if cred.get(name + "_hex") is not None:
+        return bytes.fromhex(cred[name + "_hex"])
+    if isinstance(cred.get(name), str):
+        return cred[name].encode()
+    raise Failure("EINVAL", "a plain credential needs %s or %s_hex" % (name, name))
+
+
+class ZapPolicy:
+    """What the handler accepts (spec section "zap"); answer() builds one reply."""
+
+    def __init__(self, req):
+        plain, curve = req.get("plain", []), req.get("curve")
+        if not isinstance(plain, list) or not all(isinstance(c, dict) for c in plain):
+            raise Failure("EINVAL", "plain must be a list of {username, password}")
+        self.plain = [(text_or_hex(c, "username"), text_or_hex(c, "password")) for c in plain]
+        self.curve_any = curve == "any"
+        if curve is None or self.curve_any:
+            self.curve_keys = []
+        elif isinstance(curve, list):
+            self.curve_keys = [bytes.fromhex(k) for k in curve]
+            if any(len(k) != 32 for k in self.curve_keys):
+                raise Failure("EINVAL", "curve keys are 32 octets")
+        else:
+            raise Failure("EINVAL", "curve must be \"any\" or a list of keys")
+        self.null = bool(req.get("null", False))
+        self.stats = {"requests": 0, "accepted": 0, "refused": 0}
+
+    def decide(self, mech, creds):
+        if mech == b"NULL" and not creds and self.null:
+            return b"200", b"OK", b""
+        if mech == b"PLAIN" and len(creds) == 2 and tuple(creds) in self.plain:
+            return b"200", b"OK", creds[0]
+        if mech == b"CURVE" and len(creds) == 1 and len(creds[0]) == 32 and \
+                (self.curve_any or creds[0] in self.curve_keys):
+            return b"200", b"OK", creds[0].hex().encode()
+        if mech in (b"NULL", b"PLAIN", b"CURVE"):
+            return b"400", b"Invalid credentials", b""
+        return b"400", b"Unsupported mechanism", b""
+
+    def answer(self, req):
+        self.stats["requests"] += 1
+        rid = req[1] if len(req) > 1 else b""
+        if len(req) >= 6 and req[0] == b"1.0":
+            status, text, user = self.decide(req[5], req[6:])
+        else:
+            status, text, user = b"500", b"Malformed ZAP request", b""
+        self.stats["accepted" if status == b"200" else "refused"] += 1
+        log("ZAP request %s mechanism %r -> %s %s" % (
+            rid.hex(), req[5] if len(req) > 5 else b"", status.decode(), text.decode()))
+        return [b"1.0", rid, status, text, user, b""]
 
 
 class Drain:
@@ -170,6 +232,7 @@ class Driver:
     def __init__(self):
         self.ctx = zmq.Context()
         self.sockets = {}   # handle -> {"sock", "mon", "events", "dropped"}
+        self.zap = None     # (REP socket, ZapPolicy) once "zap" installed a handler
         self.next = 0
         self.stop = False
         self.t0 = time.monotonic()
@@ -183,9 +246,17 @@ class Driver:
     def service(self, timeout_ms=0, extra=()):
         """One poll turn over the monitors (+ extra items); touches every socket."""
         items = [(s["mon"], zmq.POLLIN) for s in self.sockets.values()] + list(extra)
+        if self.zap:
+            items.append((self.zap[0], zmq.POLLIN))
         ready = dict(zmq.zmq_poll(items, timeout_ms)) if items else {}
         if not items and timeout_ms:
             time.sleep(timeout_ms / 1000.0)
+        while self.zap:   # answer ZAP requests: libzmq's handshake waits for them
+            try:
+                req = self.zap[0].recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            self.zap[0].send_multipart(self.zap[1].answer(req))
         for s in self.sockets.values():
             s["sock"].getsockopt(zmq.EVENTS)   # lets libzmq process pending commands
             while True:
@@ -228,13 +299,19 @@ class Driver:
                     return None
 
     def op_hello(self, req):
-        mechs = ["NULL", "PLAIN"] + (["CURVE"] if zmq.has("curve") else [])
+        mechs = ["NULL", "PLAIN"] + (["CURVE"] if HAS_CURVE else [])
+        options = sorted(n for n in OPTIONS if HAS_CURVE or not n.startswith("curve_"))
         return {"implementation": "pyzmq", "version": "0.1.0", "library": "libzmq",
                 "library_version": zmq.zmq_version(), "binding": "pyzmq",
                 "binding_version": zmq.pyzmq_version(), "protocol_version": PROTOCOL_VERSION,
-                "socket_types": SOCKET_TYPES, "options": sorted(OPTIONS), "mechanisms": mechs,
+                "socket_types": SOCKET_TYPES, "options": options, "mechanisms": mechs,
                 "zmtp": ["3.0", "3.1"], "ops": OPS,
-                "notes": ["options are passed to libzmq unchanged; no library default is changed"]}
+                "notes": ["options are passed to libzmq unchanged; no library default is changed",
+                          "security options apply in the order set: plain_username/password "
+                          "make a socket a PLAIN client even after plain_server, "
+                          "curve_serverkey a CURVE client even after curve_server",
+                          "a PLAIN server authenticates only through ZAP (op zap); a CURVE "
+                          "server without a ZAP handler accepts every client key"]}
 
     def op_socket(self, req):
         ty = req.get("type")
@@ -252,7 +329,8 @@ class Driver:
 
     def option(self, req):
         name = req.get("option")
-        if name not in OPTIONS or not hasattr(zmq, name.upper()):
+        if name not in OPTIONS or not hasattr(zmq, name.upper()) or \
+                (name.startswith("curve_") and not HAS_CURVE):
             raise Unsupported("option %r is not supported" % name)
         return name, OPTIONS[name], getattr(zmq, name.upper())
 
@@ -272,6 +350,8 @@ class Driver:
     def op_getsockopt(self, req):
         s = self.sock(req)
         name, kind, num = self.option(req)
+        if name in CURVE_KEYS:   # pyzmq's 255-octet buffer: libzmq wants exactly 32 or 41
+            raise Unsupported("pyzmq cannot read %s back" % name)
         v = s["sock"].getsockopt(num)
         return {"value": v.hex() if kind == "hex" else bool(v) if kind == "bool" else v}
 
@@ -385,6 +465,27 @@ class Driver:
         close(s)
         return {"elapsed_ms": int((time.monotonic() - t) * 1000)}
 
+    def op_zap(self, req):
+        """Install, replace or remove the ZAP handler (spec DRV-48)."""
+        old = self.zap[1].stats if self.zap else {"requests": 0, "accepted": 0, "refused": 0}
+        replaced = self.zap is not None
+        if req.get("remove"):
+            if self.zap:
+                self.service()
+                self.zap[0].close(linger=0)
+                self.zap = None
+            return dict(old, replaced=replaced)
+        policy = ZapPolicy(req)
+        if self.zap:
+            self.service()
+            self.zap = (self.zap[0], policy)
+        else:
+            sock = self.ctx.socket(zmq.REP)
+            sock.setsockopt(zmq.LINGER, 0)   # a driver-internal helper
+            sock.bind(ZAP_ENDPOINT)
+            self.zap = (sock, policy)
+        return dict(old, replaced=replaced)
+
     def handle(self, line):
         """-> (reply dict, exit?)"""
         try:
@@ -447,6 +548,8 @@ class Driver:
             log("shutting down")
         for s in self.sockets.values():   # close honouring each socket's LINGER
             close(s)
+        if self.zap:
+            self.zap[0].close(linger=0)
         self.ctx.term()
 
 

@@ -345,6 +345,223 @@ async fn kill_is_reaped(name: &str) {
     assert!(d.exit_status().is_some());
 }
 
+// ---- security: the zap op and the CURVE options (DRV-48, DRV-55) --------------------------
+
+/// Fixed CURVE key pairs (public, secret), generated once with pyzmq's `zmq.curve_keypair()`
+/// and converted from Z85 to hex; the same pairs are in `harness/scenarios/curve.toml`.
+const SERVER_KEYS: (&str, &str) = (
+    "3ad75009f4f45e7800aacc3cdf2dcb187c1e31f426ac36596f5057afdb88aa28",
+    "4babbef551f3ff4d6948cb5143ebd2b4b94c6128b5e24f634bfdefb63fd6ebaf",
+);
+const CLIENT_KEYS: (&str, &str) = (
+    "c9578ce3569f9dbe728487a510c4ecb48492ac8d99dc9c43e18eb26a6b7c683c",
+    "567b62ab8f6701eac404e463f3e324930b7302cc82a9587cc13565f3fee356d1",
+);
+const OTHER_KEYS: (&str, &str) = (
+    "d96249c5a0a04677626a2bc64d6b73e544432d3ca8ccc7b28fbecae1ae79e118",
+    "46dbd1ea76c8b860c809c45ac37f4e8cd823ab28006e8e987ccf5369206c4017",
+);
+
+async fn zap(d: &mut DriverProcess, fields: serde_json::Value) -> zmtp_driver_protocol::Reply {
+    let serde_json::Value::Object(map) = fields else {
+        panic!("zap fields must be an object")
+    };
+    d.request_op("zap", map, Duration::from_secs(5))
+        .await
+        .expect("zap reply")
+}
+
+async fn set_ok(d: &mut DriverProcess, s: &str, option: &str, value: serde_json::Value) {
+    let r = d.setsockopt(s, option, value).await.expect("setsockopt");
+    assert_eq!(r.result, Outcome::Ok, "{}: {option}: {r:?}", d.label());
+}
+
+/// Waits up to `ms` for a monitor event named `event` on `socket`.
+async fn saw_event(d: &mut DriverProcess, socket: &str, event: &str, ms: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < deadline {
+        let (_, ev) = d.events(socket, 100).await.expect("events");
+        if ev.events.iter().any(|e| e.event == event) {
+            return true;
+        }
+    }
+    false
+}
+
+/// A DEALER client of `d` with these options connects to `ep` and sends `body`.
+async fn client_sends(
+    d: &mut DriverProcess,
+    ep: &str,
+    options: &[(&str, serde_json::Value)],
+    body: &[u8],
+) -> String {
+    let c = d.socket("DEALER").await.expect("DEALER");
+    for (o, v) in options {
+        set_ok(d, &c, o, v.clone()).await;
+    }
+    let r = d.connect(&c, ep).await.expect("connect");
+    assert_eq!(r.result, Outcome::Ok);
+    let r = d.send(&c, &[body], false, 3000).await.expect("send");
+    assert_eq!(r.result, Outcome::Ok, "send {r:?}");
+    c
+}
+
+fn plain_client(user: &str, pass: &str) -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("plain_username", hex::encode(user).into()),
+        ("plain_password", hex::encode(pass).into()),
+    ]
+}
+
+/// A PLAIN server with a ZAP handler lets good credentials in and refuses bad ones; the
+/// handler's counts come back; `plain_username` after `plain_server` makes a client; without
+/// the handler libzmq's PLAIN server refuses everyone.
+async fn zap_plain(name: &str) {
+    let mut srv = start(name).await;
+    let mut cli = start(name).await;
+    let r = zap(
+        &mut srv,
+        serde_json::json!({"plain": [{"username": "admin", "password": "secret"}]}),
+    )
+    .await;
+    if name == "zmqrs" {
+        assert_eq!(r.result, Outcome::Unsupported, "{r:?}");
+        let s = srv.socket("DEALER").await.expect("DEALER");
+        let r = srv.setsockopt(&s, "plain_server", true).await.expect("set");
+        assert_eq!(r.result, Outcome::Unsupported, "{r:?}");
+        exit_zero(srv).await;
+        exit_zero(cli).await;
+        return;
+    }
+    assert_eq!(r.result, Outcome::Ok, "{r:?}");
+    assert_eq!(r.fields.get("replaced"), Some(&false.into()));
+    // Bad fields are EINVAL, and change nothing.
+    let r = zap(&mut srv, serde_json::json!({"curve": "some"})).await;
+    assert_eq!((r.result, r.code()), (Outcome::Error, Some("EINVAL")));
+    let s = srv.socket("DEALER").await.expect("DEALER");
+    set_ok(&mut srv, &s, "plain_server", true.into()).await;
+    let ep = srv.bind(&s, ANY_PORT).await.expect("bind");
+
+    client_sends(&mut cli, &ep, &plain_client("admin", "secret"), b"good").await;
+    let r = srv.recv(&s, 3000).await.expect("recv");
+    assert_eq!(r.parts(), Some(vec![b"good".to_vec()]), "{name}: {r:?}");
+
+    let bad = client_sends(&mut cli, &ep, &plain_client("admin", "wrong"), b"bad").await;
+    assert!(
+        saw_event(&mut cli, &bad, "handshake_failed_auth", 3000).await,
+        "{name}: the refused client saw no handshake_failed_auth"
+    );
+    let r = srv.recv(&s, 300).await.expect("recv");
+    assert_eq!(
+        r.result,
+        Outcome::Timeout,
+        "{name}: refused client delivered {r:?}"
+    );
+
+    // Option order: plain_username after plain_server makes the socket a client again.
+    let mut opts = vec![("plain_server", serde_json::Value::from(true))];
+    opts.extend(plain_client("admin", "secret"));
+    client_sends(&mut cli, &ep, &opts, b"order").await;
+    let r = srv.recv(&s, 3000).await.expect("recv");
+    assert_eq!(r.parts(), Some(vec![b"order".to_vec()]), "{name}: {r:?}");
+
+    let r = zap(&mut srv, serde_json::json!({"remove": true})).await;
+    assert_eq!(r.result, Outcome::Ok, "{r:?}");
+    let count = |k: &str| r.fields.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    eprintln!(
+        "{name}: ZAP answered {} request(s), {} accepted, {} refused",
+        count("requests"),
+        count("accepted"),
+        count("refused")
+    );
+    assert!(count("accepted") >= 2 && count("refused") >= 1, "{r:?}");
+
+    // No handler: libzmq's PLAIN server refuses even good credentials.
+    let nozap = client_sends(&mut cli, &ep, &plain_client("admin", "secret"), b"no-zap").await;
+    let r = srv.recv(&s, 500).await.expect("recv");
+    assert_eq!(
+        r.result,
+        Outcome::Timeout,
+        "{name}: delivered without ZAP: {r:?}"
+    );
+    // Undelivered messages would hold the context's termination (LINGER -1).
+    close0(&mut cli, &bad).await;
+    close0(&mut cli, &nozap).await;
+    exit_zero(srv).await;
+    exit_zero(cli).await;
+}
+
+fn curve_client(keys: (&str, &str)) -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("curve_serverkey", SERVER_KEYS.0.into()),
+        ("curve_publickey", keys.0.into()),
+        ("curve_secretkey", keys.1.into()),
+    ]
+}
+
+/// CURVE options exist exactly where hello lists CURVE; where they do, a CURVE server with a
+/// ZAP handler lets the listed client key in, refuses another, and lets it in with "any".
+async fn curve_options(name: &str) {
+    let mut srv = start(name).await;
+    let has_curve = srv
+        .info()
+        .is_some_and(|i| i.mechanisms.iter().any(|m| m == "CURVE"));
+    let lists_options = srv
+        .info()
+        .is_some_and(|i| i.options.iter().any(|o| o == "curve_server"));
+    assert_eq!(
+        has_curve, lists_options,
+        "{name}: hello mechanisms vs options"
+    );
+    eprintln!("{name}: CURVE {has_curve}");
+    let s = srv.socket("DEALER").await.expect("DEALER");
+    if !has_curve {
+        for (o, v) in [
+            ("curve_server", serde_json::Value::from(true)),
+            ("curve_publickey", SERVER_KEYS.0.into()),
+            ("curve_secretkey", SERVER_KEYS.1.into()),
+            ("curve_serverkey", SERVER_KEYS.0.into()),
+        ] {
+            let r = srv.setsockopt(&s, o, v).await.expect("set");
+            assert_eq!(r.result, Outcome::Unsupported, "{name}: {o}: {r:?}");
+        }
+        exit_zero(srv).await;
+        return;
+    }
+    let mut cli = start(name).await;
+    let r = zap(&mut srv, serde_json::json!({"curve": [CLIENT_KEYS.0]})).await;
+    assert_eq!(r.result, Outcome::Ok, "{r:?}");
+    set_ok(&mut srv, &s, "curve_server", true.into()).await;
+    set_ok(&mut srv, &s, "curve_publickey", SERVER_KEYS.0.into()).await;
+    set_ok(&mut srv, &s, "curve_secretkey", SERVER_KEYS.1.into()).await;
+    let ep = srv.bind(&s, ANY_PORT).await.expect("bind");
+
+    client_sends(&mut cli, &ep, &curve_client(CLIENT_KEYS), b"listed").await;
+    let r = srv.recv(&s, 3000).await.expect("recv");
+    assert_eq!(r.parts(), Some(vec![b"listed".to_vec()]), "{name}: {r:?}");
+
+    let unlisted = client_sends(&mut cli, &ep, &curve_client(OTHER_KEYS), b"unlisted").await;
+    assert!(
+        saw_event(&mut srv, &s, "handshake_failed_auth", 3000).await,
+        "{name}: the server reported no handshake_failed_auth"
+    );
+    let r = srv.recv(&s, 300).await.expect("recv");
+    assert_eq!(
+        r.result,
+        Outcome::Timeout,
+        "{name}: unlisted key delivered {r:?}"
+    );
+
+    let r = zap(&mut srv, serde_json::json!({"curve": "any"})).await;
+    assert_eq!(r.fields.get("replaced"), Some(&true.into()), "{r:?}");
+    client_sends(&mut cli, &ep, &curve_client(OTHER_KEYS), b"any").await;
+    let r = srv.recv(&s, 3000).await.expect("recv");
+    assert_eq!(r.parts(), Some(vec![b"any".to_vec()]), "{name}: {r:?}");
+    close0(&mut cli, &unlisted).await;
+    exit_zero(srv).await;
+    exit_zero(cli).await;
+}
+
 macro_rules! per_impl {
     ($($name:ident => $imp:literal),* $(,)?) => {
         $(
@@ -368,6 +585,14 @@ macro_rules! per_impl {
                 #[tokio::test]
                 async fn kill_is_reaped() {
                     super::kill_is_reaped($imp).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn zap_plain_server() {
+                    super::zap_plain($imp).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn curve_options_and_zap() {
+                    super::curve_options($imp).await
                 }
             }
         )*

@@ -9,7 +9,10 @@
 //!   subscriptions) and every monitor socket, with a 20 ms timeout: no busy loop;
 //! - SIGINT/SIGTERM set a flag (signal-hook) that the loop checks; on the flag, on `exit` and on
 //!   EOF of stdin every socket is closed honouring its LINGER, the context is terminated and the
-//!   process exits with status 0.
+//!   process exits with status 0;
+//! - the `zap` op binds a REP socket at `inproc://zeromq.zap.01` in the same context; every poll
+//!   (idle, and inside `send`/`recv`/`drain`/`events`) includes it and answers the ZAP requests
+//!   libzmq's I/O thread sends while a PLAIN/CURVE handshake waits.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::c_void;
@@ -23,8 +26,8 @@ use zmtp_driver_protocol::burst::{check_burst_params, encode_message};
 use zmtp_driver_protocol::{
     BurstArgs, BurstError, BurstReport, CloseArgs, DrainAccumulator, DrainArgs, EndpointArgs,
     EventRecord, EventsArgs, EventsReport, GetsockoptArgs, HelloInfo, OptionKind, OptionValue,
-    PROTOCOL_VERSION, Parsed, RecvArgs, Reply, Request, SendArgs, SetsockoptArgs, decode_parts,
-    encode_parts, option_kind, parse_option_value,
+    PROTOCOL_VERSION, Parsed, RecvArgs, Reply, Request, SendArgs, SetsockoptArgs, ZAP_ENDPOINT,
+    ZapArgs, ZapPolicy, ZapStats, decode_parts, encode_parts, option_kind, parse_option_value,
 };
 
 /// The idle poll bound in milliseconds.
@@ -38,6 +41,8 @@ enum Raw {
     I32,
     I64,
     Bytes,
+    /// A CURVE key: set as given, read back as 32 octets (a 41-octet buffer would get Z85).
+    Key,
 }
 
 /// Option name → (libzmq option number, C type).
@@ -102,7 +107,26 @@ const LIBZMQ_OPTIONS: &[(&str, u32, Raw)] = &[
     ("plain_username", zmq_sys::ZMQ_PLAIN_USERNAME, Raw::Bytes),
     ("plain_password", zmq_sys::ZMQ_PLAIN_PASSWORD, Raw::Bytes),
     ("zap_domain", zmq_sys::ZMQ_ZAP_DOMAIN, Raw::Bytes),
+    ("curve_server", zmq_sys::ZMQ_CURVE_SERVER, Raw::I32),
+    ("curve_publickey", zmq_sys::ZMQ_CURVE_PUBLICKEY, Raw::Key),
+    ("curve_secretkey", zmq_sys::ZMQ_CURVE_SECRETKEY, Raw::Key),
+    ("curve_serverkey", zmq_sys::ZMQ_CURVE_SERVERKEY, Raw::Key),
 ];
+
+/// Whether this libzmq has CURVE (the `zmq` crate's bundled build has no libsodium).
+fn has_curve() -> bool {
+    zmq::has("curve").unwrap_or(false)
+}
+
+/// The option's libzmq number and C type, if this build supports it (the `curve_*` options
+/// only where libzmq was built with CURVE).
+fn libzmq_option(name: &str) -> Option<(u32, Raw)> {
+    LIBZMQ_OPTIONS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .filter(|(n, _, _)| !n.starts_with("curve_") || has_curve())
+        .map(|(_, num, raw)| (*num, *raw))
+}
 
 const SOCKET_TYPES: &[(&str, zmq::SocketType)] = &[
     ("PAIR", zmq::PAIR),
@@ -305,9 +329,30 @@ impl Sock {
     }
 }
 
+/// The ZAP handler installed by the `zap` op: a REP socket at [`ZAP_ENDPOINT`].
+struct Zap {
+    sock: zmq::Socket,
+    policy: ZapPolicy,
+    stats: ZapStats,
+}
+
+impl Zap {
+    /// Answers every ZAP request already queued (libzmq's handshake waits for the reply).
+    fn service(&mut self) {
+        while let Ok(req) = self.sock.recv_multipart(zmq::DONTWAIT) {
+            let (reply, log) = self.policy.answer(&req, &mut self.stats);
+            eprintln!("libzmq driver: {log}");
+            if let Err(e) = self.sock.send_multipart(reply, zmq::DONTWAIT) {
+                eprintln!("libzmq driver: ZAP reply not sent: {e}");
+            }
+        }
+    }
+}
+
 struct Driver {
     ctx: zmq::Context,
     sockets: BTreeMap<String, Sock>,
+    zap: Option<Zap>,
     next_handle: u64,
     stop: Arc<AtomicBool>,
     started: Instant,
@@ -331,10 +376,14 @@ impl Driver {
             binding_version: "0.10".into(),
             protocol_version: PROTOCOL_VERSION,
             socket_types: SOCKET_TYPES.iter().map(|(n, _)| n.to_string()).collect(),
-            options: LIBZMQ_OPTIONS.iter().map(|(n, _, _)| n.to_string()).collect(),
+            options: LIBZMQ_OPTIONS
+                .iter()
+                .filter(|(n, _, _)| libzmq_option(n).is_some())
+                .map(|(n, _, _)| n.to_string())
+                .collect(),
             mechanisms: ["NULL", "PLAIN"]
                 .into_iter()
-                .chain(zmq::has("curve").unwrap_or(false).then_some("CURVE"))
+                .chain(has_curve().then_some("CURVE"))
                 .map(String::from)
                 .collect(),
             zmtp: vec!["3.0".into(), "3.1".into()],
@@ -344,7 +393,17 @@ impl Driver {
                     .into(),
                 "sndtimeo/rcvtimeo are set on the socket, but the driver's send/recv use the request's timeout_ms"
                     .into(),
-            ],
+                "security options apply in the order set: plain_username/plain_password make a socket a PLAIN client even after plain_server, curve_serverkey a CURVE client even after curve_server"
+                    .into(),
+                "a PLAIN server authenticates only through ZAP: without a zap handler (op zap) it refuses every client; a CURVE server without one accepts every client key"
+                    .into(),
+            ]
+            .into_iter()
+            .chain((!has_curve()).then(|| {
+                "no CURVE: this libzmq was built without libsodium; curve_* options are unsupported"
+                    .into()
+            }))
+            .collect(),
         };
         Reply::ok(id).with_all(&info)
     }
@@ -387,10 +446,8 @@ impl Driver {
         let Some(s) = self.sockets.get_mut(&a.socket) else {
             return no_socket(id, &a.socket);
         };
-        let (Some(kind), Some((_, num, raw))) = (
-            option_kind(&a.option),
-            LIBZMQ_OPTIONS.iter().find(|(n, _, _)| *n == a.option),
-        ) else {
+        let (Some(kind), Some((num, raw))) = (option_kind(&a.option), libzmq_option(&a.option))
+        else {
             return Reply::unsupported(id, format!("option {:?} is not supported", a.option));
         };
         let value = match parse_option_value(kind, &a.value) {
@@ -404,10 +461,10 @@ impl Driver {
             },
             (Raw::I32, OptionValue::Bool(b)) => i32::from(*b).to_ne_bytes().to_vec(),
             (Raw::I64, OptionValue::Int(i)) => i.to_ne_bytes().to_vec(),
-            (Raw::Bytes, OptionValue::Bytes(b)) => b.clone(),
+            (Raw::Bytes | Raw::Key, OptionValue::Bytes(b)) => b.clone(),
             _ => return Reply::error(id, "EINVAL", "value kind does not fit the option"),
         };
-        match raw_setsockopt(&mut s.sock, *num, &bytes) {
+        match raw_setsockopt(&mut s.sock, num, &bytes) {
             Ok(()) => Reply::ok(id),
             Err((code, msg)) => Reply::error(id, &code, msg),
         }
@@ -417,23 +474,22 @@ impl Driver {
         let Some(s) = self.sockets.get_mut(&a.socket) else {
             return no_socket(id, &a.socket);
         };
-        let (Some(kind), Some((_, num, raw))) = (
-            option_kind(&a.option),
-            LIBZMQ_OPTIONS.iter().find(|(n, _, _)| *n == a.option),
-        ) else {
+        let (Some(kind), Some((num, raw))) = (option_kind(&a.option), libzmq_option(&a.option))
+        else {
             return Reply::unsupported(id, format!("option {:?} is not supported", a.option));
         };
         let cap = match raw {
             Raw::I32 => 4,
             Raw::I64 => 8,
             Raw::Bytes => 256,
+            Raw::Key => 32,
         };
-        let bytes = match raw_getsockopt(&mut s.sock, *num, cap) {
+        let bytes = match raw_getsockopt(&mut s.sock, num, cap) {
             Ok(b) => b,
             Err((code, msg)) => return Reply::error(id, &code, msg),
         };
         let v = match (raw, kind) {
-            (Raw::Bytes, _) => OptionValue::Bytes(bytes),
+            (Raw::Bytes | Raw::Key, _) => OptionValue::Bytes(bytes),
             (Raw::I64, _) if bytes.len() == 8 => {
                 let mut a8 = [0u8; 8];
                 a8.copy_from_slice(&bytes);
@@ -486,9 +542,58 @@ impl Driver {
                     zmq::PollEvents::empty()
                 })
             })
+            .chain(self.zap.as_ref().map(|z| z.sock.as_poll_item(zmq::POLLIN)))
             .collect();
         let _ = zmq::poll(&mut items, ms.clamp(0, TICK_MS));
+        drop(items);
+        self.service_zap();
         !self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Answers pending ZAP requests, if a handler is installed.
+    fn service_zap(&mut self) {
+        if let Some(z) = &mut self.zap {
+            z.service();
+        }
+    }
+
+    /// `zap`: installs, replaces or removes the ZAP handler (DRV-48). The reply counts what the
+    /// handler it replaces or removes answered.
+    fn zap(&mut self, id: Option<u64>, a: &ZapArgs) -> Reply {
+        self.service_zap();
+        if a.remove {
+            let old = self.zap.take();
+            let stats = old.as_ref().map(|z| z.stats).unwrap_or_default();
+            return Reply::ok(id)
+                .with("replaced", old.is_some())
+                .with_all(&stats);
+        }
+        let policy = match a.policy() {
+            Ok(p) => p,
+            Err(e) => return Reply::error(id, "EINVAL", e),
+        };
+        if let Some(z) = &mut self.zap {
+            let stats = std::mem::take(&mut z.stats);
+            z.policy = policy;
+            return Reply::ok(id).with("replaced", true).with_all(&stats);
+        }
+        let sock = match self.ctx.socket(zmq::REP) {
+            Ok(s) => s,
+            Err(e) => return err_reply(id, e),
+        };
+        // A driver-internal helper: it must not hold up the context's termination.
+        let _ = sock.set_linger(0);
+        if let Err(e) = sock.bind(ZAP_ENDPOINT) {
+            return err_reply(id, e);
+        }
+        self.zap = Some(Zap {
+            sock,
+            policy,
+            stats: ZapStats::default(),
+        });
+        Reply::ok(id)
+            .with("replaced", false)
+            .with_all(&ZapStats::default())
     }
 
     /// Sends one message; `Ok(true)` accepted, `Ok(false)` would block / timed out.
@@ -758,8 +863,11 @@ impl Driver {
                         .filter_map(|s| s.monitor.as_ref())
                         .map(|m| m.as_poll_item(zmq::POLLIN)),
                 )
+                .chain(self.zap.as_ref().map(|z| z.sock.as_poll_item(zmq::POLLIN)))
                 .collect();
             let _ = zmq::poll(&mut items, TICK_MS);
+            drop(items);
+            self.service_zap();
             if self.stop.load(Ordering::SeqCst) {
                 return Reply::new(id, zmtp_driver_protocol::Outcome::Timeout);
             }
@@ -812,6 +920,7 @@ impl Driver {
             Request::Events(a) => self.events(id, a),
             Request::Close(a) => self.close(id, a),
             Request::Exit => return (Reply::ok(id), Flow::Exit),
+            Request::Zap(a) => self.zap(id, a),
         };
         (reply, Flow::Continue)
     }
@@ -840,6 +949,7 @@ pub fn run() -> ExitCode {
     let mut d = Driver {
         ctx: zmq::Context::new(),
         sockets: BTreeMap::new(),
+        zap: None,
         next_handle: 0,
         stop: Arc::clone(&stop),
         started: Instant::now(),
@@ -878,6 +988,7 @@ pub fn run() -> ExitCode {
             break;
         }
         d.service_monitors();
+        d.service_zap();
         let readable = {
             let mut items: Vec<zmq::PollItem> = vec![zmq::PollItem::from_fd(0, zmq::POLLIN)];
             items.extend(
@@ -891,6 +1002,7 @@ pub fn run() -> ExitCode {
                     .filter_map(|s| s.monitor.as_ref())
                     .map(|m| m.as_poll_item(zmq::POLLIN)),
             );
+            items.extend(d.zap.as_ref().map(|z| z.sock.as_poll_item(zmq::POLLIN)));
             match zmq::poll(&mut items, TICK_MS) {
                 Ok(_) => items[0]
                     .get_revents()
@@ -922,6 +1034,7 @@ pub fn run() -> ExitCode {
     for (_, s) in sockets {
         s.close();
     }
+    drop(d.zap.take());
     // Dropping the last context handle runs zmq_ctx_term (retried on EINTR by the zmq crate).
     drop(d);
     eprintln!(

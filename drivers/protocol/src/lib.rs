@@ -3,14 +3,17 @@
 //! A driver is a small program that puts one ZeroMQ implementation under the harness's control:
 //! it reads JSON requests, one per line, on stdin and writes one JSON reply per line on stdout.
 //! This crate holds the serde types of requests and replies ([`messages`]), the option table
-//! ([`options`]), the burst payload format ([`burst`]) and the drain accumulator ([`drain`]).
+//! ([`options`]), the burst payload format ([`burst`]) and the drain accumulator ([`drain`]) and
+//! the ZAP handler policy of the `zap` op ([`zap`]).
 //! The Rust drivers and the harness both use it; drivers in other languages follow the spec.
 
 pub mod burst;
 pub mod drain;
 pub mod messages;
 pub mod options;
+pub mod zap;
 
 pub use drain::{DrainAccumulator, DrainReport};
 pub use messages::*;
 pub use options::{OPTIONS, OptionKind, OptionValue, option_kind, parse_option_value};
+pub use zap::{ZAP_ENDPOINT, ZapArgs, ZapPolicy, ZapStats};

@@ -23,6 +23,7 @@ pub const OPS: &[&str] = &[
     "events",
     "close",
     "exit",
+    "zap",
 ];
 
 /// Socket type names, upper case, as used by `socket` and `hello.socket_types`.
@@ -454,6 +455,8 @@ pub enum Request {
     Close(CloseArgs),
     /// Close everything and exit.
     Exit,
+    /// Install, replace or remove the ZAP handler.
+    Zap(crate::zap::ZapArgs),
 }
 
 impl Request {
@@ -475,6 +478,7 @@ impl Request {
             Self::Events(_) => "events",
             Self::Close(_) => "close",
             Self::Exit => "exit",
+            Self::Zap(_) => "zap",
         }
     }
 
@@ -648,6 +652,34 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn parse_zap() {
+        match parse_request(
+            r#"{"id":6,"op":"zap","plain":[{"username":"a","password":"b"}],"curve":"any"}"#,
+        ) {
+            Parsed::Request {
+                request: Request::Zap(z),
+                ..
+            } => {
+                assert_eq!(z.plain.len(), 1);
+                assert!(!z.null && !z.remove);
+                assert!(z.policy().is_ok());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_request(r#"{"id":7,"op":"zap"}"#),
+            Parsed::Request {
+                request: Request::Zap(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_request(r#"{"id":8,"op":"zap","plain":"x"}"#),
+            Parsed::Invalid { code: "EINVAL", .. }
+        ));
     }
 
     #[test]

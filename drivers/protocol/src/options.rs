@@ -14,6 +14,11 @@ pub enum OptionKind {
 }
 
 /// Every option name of protocol version 1 and its kind.
+///
+/// The security options are applied in the order they are set, as libzmq does (DRV-55):
+/// `plain_username`/`plain_password` make a socket a PLAIN client even after `plain_server`,
+/// `curve_serverkey` makes it a CURVE client even after `curve_server`, and the last of them
+/// decides. CURVE keys are 32 octets (libzmq also reads 40 characters as Z85).
 pub const OPTIONS: &[(&str, OptionKind)] = &[
     ("sndhwm", OptionKind::Int),
     ("rcvhwm", OptionKind::Int),
@@ -55,6 +60,10 @@ pub const OPTIONS: &[(&str, OptionKind)] = &[
     ("plain_username", OptionKind::Hex),
     ("plain_password", OptionKind::Hex),
     ("zap_domain", OptionKind::Hex),
+    ("curve_server", OptionKind::Bool),
+    ("curve_publickey", OptionKind::Hex),
+    ("curve_secretkey", OptionKind::Hex),
+    ("curve_serverkey", OptionKind::Hex),
 ];
 
 /// The kind of a known option, or `None` for a name this protocol version does not define.
@@ -111,6 +120,8 @@ mod tests {
     fn kinds_and_values() {
         assert_eq!(option_kind("linger"), Some(OptionKind::Int));
         assert_eq!(option_kind("nope"), None);
+        assert_eq!(option_kind("curve_server"), Some(OptionKind::Bool));
+        assert_eq!(option_kind("curve_serverkey"), Some(OptionKind::Hex));
         assert_eq!(
             parse_option_value(OptionKind::Bool, &json!(1)),
             Ok(OptionValue::Bool(true))

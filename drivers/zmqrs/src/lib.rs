@@ -875,6 +875,10 @@ impl Driver {
             Request::Events(a) => self.events(id, a).await,
             Request::Close(a) => self.close(id, a).await,
             Request::Exit => return (Reply::ok(id), true),
+            Request::Zap(_) => Reply::unsupported(
+                id,
+                "zmq.rs has no ZAP: it implements neither PLAIN nor CURVE",
+            ),
         };
         (reply, false)
     }
