@@ -75,7 +75,6 @@ impl Ctx<'_> {
         let level = self.level_of(req.as_deref(), meta.level);
         let verdict = match (verdict_override, eval.holds) {
             (Some(v), _) => v,
-            (None, true) if level == "INFO" => Verdict::Info,
             (None, true) => Verdict::Pass,
             (None, false) => Verdict::for_level(&level),
         };
@@ -566,6 +565,7 @@ impl Ctx<'_> {
                 data_prefix_hex,
                 data_len,
                 data_min_len,
+                data_offset,
                 ..
             } => {
                 let hex_arg = |h: &Option<String>| -> Result<Option<String>, String> {
@@ -582,44 +582,22 @@ impl Ctx<'_> {
                     || want_prefix.is_some()
                     || data_len.is_some()
                     || data_min_len.is_some();
+                let from = 2 * data_offset.unwrap_or(0);
                 match self.peer(peer) {
                     Ok(c) => c.with(|s| {
                         // (name, data after the name as hex) of every command seen.
                         let seen: Vec<(String, Option<String>)> = s
-                            .events
-                            .iter()
-                            .filter_map(|e| match &e.kind {
-                                PeerEventKind::Command { name, body }
-                                | PeerEventKind::Handshake { name, body } => {
-                                    let data = hex::decode(body).ok().map(|b| {
-                                        let skip = 1 + usize::from(b.first().copied().unwrap_or(0));
-                                        hex::encode(b.get(skip..).unwrap_or_default())
-                                    });
-                                    Some((name.clone(), data))
-                                }
-                                PeerEventKind::Error { .. } => Some(("ERROR".into(), None)),
-                                PeerEventKind::Ready { .. } => Some(("READY".into(), None)),
-                                PeerEventKind::Subscription {
-                                    form,
-                                    subscribe,
-                                    topic,
-                                } if form == "command" => Some((
-                                    if *subscribe {
-                                        "SUBSCRIBE".into()
-                                    } else {
-                                        "CANCEL".into()
-                                    },
-                                    Some(topic.clone()),
-                                )),
-                                _ => None,
-                            })
+                            .commands()
+                            .into_iter()
+                            .map(|(n, d)| (n, d.map(hex::encode)))
                             .collect();
+                        let at = |d: &str| d.get(from..).unwrap_or_default().to_string();
                         let fits = |d: &Option<String>| {
                             want_data
                                 .as_ref()
-                                .is_none_or(|w| d.as_deref() == Some(w.as_str()))
+                                .is_none_or(|w| d.as_deref().map(at).as_deref() == Some(w.as_str()))
                                 && want_prefix.as_ref().is_none_or(|w| {
-                                    d.as_deref().is_some_and(|d| d.starts_with(w.as_str()))
+                                    d.as_deref().is_some_and(|d| at(d).starts_with(w.as_str()))
                                 })
                                 && data_len
                                     .is_none_or(|l| d.as_ref().is_some_and(|d| d.len() == 2 * l))
@@ -639,11 +617,15 @@ impl Ctx<'_> {
                             })
                             .collect();
                         let mut want = String::new();
+                        let whence = match data_offset {
+                            Some(o) if *o > 0 => format!(" from octet {o}"),
+                            _ => String::new(),
+                        };
                         if let Some(d) = &want_data {
-                            want += &format!(" with data {d}");
+                            want += &format!(" with data{whence} {d}");
                         }
                         if let Some(p) = &want_prefix {
-                            want += &format!(" with data starting {p}");
+                            want += &format!(" with data{whence} starting {p}");
                         }
                         if let Some(l) = data_len {
                             want += &format!(" with {l} octets of data");

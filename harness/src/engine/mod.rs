@@ -156,6 +156,8 @@ fn needs_fresh(steps: &[crate::scenario::Step]) -> bool {
         | Step::WaitExit { .. }
         | Step::Restart { .. }
         | Step::CountFds { .. } => true,
+        // A driver op may leave state behind (a ZAP handler lives as long as its process).
+        Step::Op { .. } => true,
         Step::Repeat { steps, .. } => needs_fresh(steps),
         _ => false,
     })
@@ -599,10 +601,8 @@ pub async fn run_case_with(case: &Case, env: &Env, vars: &[(&str, &str)]) -> Cas
             });
         }
     }
-    if verdict == Verdict::Pass
-        && !ctx.checks.is_empty()
-        && ctx.checks.iter().all(|c| c.level == "INFO")
-    {
+    if verdict == Verdict::Pass && ctx.checks.is_empty() && !ctx.measurements.is_empty() {
+        // Nothing was judged, only measured.
         verdict = Verdict::Info;
     }
     let keep = env.keep_transcripts || verdict != Verdict::Pass;

@@ -76,10 +76,10 @@ impl Until {
                     .iter()
                     .any(|(sub, topic)| *sub && topic == t.as_bytes())
             })
-            && self.command.as_ref().is_none_or(|c| {
-                s.first(|k| matches!(k, K::Command { name, .. } if name == c))
-                    .is_some()
-            })
+            && self
+                .command
+                .as_ref()
+                .is_none_or(|c| s.commands().iter().any(|(name, _)| name == c))
             && (!self.closed || s.closed.is_some())
             && (!self.ended
                 || s.closed.is_some()
@@ -896,30 +896,39 @@ impl Ctx<'_> {
                 Ok(())
             }
             Step::SaveCommand {
-                peer, name, save, ..
+                peer,
+                name,
+                save,
+                offset,
+                len,
+                ..
             } => {
                 let conn = self.peer(peer)?;
                 let data = conn.with(|s| {
-                    s.events.iter().find_map(|e| match &e.kind {
-                        crate::peer::PeerEventKind::Command { name: n, body }
-                        | crate::peer::PeerEventKind::Handshake { name: n, body }
-                            if n == name =>
-                        {
-                            let b = hex::decode(body).ok()?;
-                            let skip = 1 + usize::from(*b.first()?);
-                            Some(hex::encode(b.get(skip..)?))
-                        }
-                        _ => None,
-                    })
+                    s.commands()
+                        .into_iter()
+                        .find(|(n, _)| n == name)
+                        .and_then(|(_, d)| d)
+                });
+                let data = data.and_then(|d| {
+                    let from = offset.unwrap_or(0);
+                    let to = len.map_or(d.len(), |l| from + l);
+                    d.get(from..to).map(hex::encode)
                 });
                 match data {
                     Some(d) => {
                         self.vars.insert(save.clone(), Value::from(d));
                         Ok(())
                     }
-                    None => {
-                        Err(self.fail(step, format!("a {name} command on {peer}"), "none arrived"))
-                    }
+                    None => Err(self.fail(
+                        step,
+                        format!(
+                            "a {name} command on {peer} with data octets {}..{}",
+                            offset.unwrap_or(0),
+                            len.map_or("end".into(), |l| (offset.unwrap_or(0) + l).to_string())
+                        ),
+                        "none arrived, or its data is shorter",
+                    )),
                 }
             }
             Step::StopReading { peer, .. } => {

@@ -240,6 +240,35 @@ impl PeerSnapshot {
         })
     }
 
+    /// Every command that arrived, in order, as (name, data after the name): handshake and
+    /// traffic commands with their data, READY and ERROR by name only, and SUBSCRIBE/CANCEL
+    /// commands with their topic.
+    pub fn commands(&self) -> Vec<(String, Option<Vec<u8>>)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                PeerEventKind::Command { name, body } | PeerEventKind::Handshake { name, body } => {
+                    let data = hex::decode(body).ok().map(|b| {
+                        let skip = 1 + usize::from(b.first().copied().unwrap_or(0));
+                        b.get(skip..).unwrap_or_default().to_vec()
+                    });
+                    Some((name.clone(), data))
+                }
+                PeerEventKind::Error { .. } => Some(("ERROR".into(), None)),
+                PeerEventKind::Ready { .. } => Some(("READY".into(), None)),
+                PeerEventKind::Subscription {
+                    form,
+                    subscribe,
+                    topic,
+                } if form == "command" => Some((
+                    if *subscribe { "SUBSCRIBE" } else { "CANCEL" }.into(),
+                    hex::decode(topic).ok(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The protocol violation seen, if any.
     pub fn violation(&self) -> Option<&PeerEvent> {
         self.first(|k| matches!(k, PeerEventKind::Violation { .. }))
@@ -985,55 +1014,63 @@ async fn read_loop(mut ctx: ReadCtx) {
         };
         let t = ctx.clock.now_us();
         let chunk = &buf[..n];
-        ctx.shared.lock().transcript.record(t, Direction::In, chunk);
         if let Some((w, other)) = &ctx.forward {
             // A proxy passes everything on at once, before interpreting it.
             let _ = write_recorded(w, other, &ctx.clock, chunk, Duration::from_secs(10)).await;
         }
-        if !interpreting {
-            ctx.shared.changed.notify_waiters();
-            continue;
-        }
-        ctx.session.feed(chunk);
-        loop {
-            match ctx.session.poll() {
-                Ok(None) => break,
-                Ok(Some(event)) => {
-                    if let Some(pong) = interpret(&ctx, t, event)
-                        && ctx.auto_pong
-                    {
-                        let w = ctx.writer.clone();
-                        let shared = ctx.shared.clone();
-                        let clock = ctx.clock;
-                        // Answer without blocking the reader behind a slow writer.
-                        tokio::spawn(async move {
-                            let _ =
-                                write_recorded(&w, &shared, &clock, &pong, Duration::from_secs(5))
-                                    .await;
-                        });
+        // The chunk's bytes and the events decoded from them become visible together, so
+        // a wait satisfied by the bytes never sees the events missing.
+        let mut events = Vec::new();
+        if interpreting {
+            ctx.session.feed(chunk);
+            loop {
+                match ctx.session.poll() {
+                    Ok(None) => break,
+                    Ok(Some(event)) => {
+                        if let Some(pong) = interpret(&ctx, event, &mut events)
+                            && ctx.auto_pong
+                        {
+                            let w = ctx.writer.clone();
+                            let shared = ctx.shared.clone();
+                            let clock = ctx.clock;
+                            // Answer without blocking the reader behind a slow writer.
+                            tokio::spawn(async move {
+                                let _ = write_recorded(
+                                    &w,
+                                    &shared,
+                                    &clock,
+                                    &pong,
+                                    Duration::from_secs(5),
+                                )
+                                .await;
+                            });
+                        }
                     }
-                }
-                Err(StreamError { offset, error }) => {
-                    interpreting = false;
-                    ctx.shared.push(
-                        t,
-                        PeerEventKind::Violation {
+                    Err(StreamError { offset, error }) => {
+                        interpreting = false;
+                        events.push(PeerEventKind::Violation {
                             offset,
                             kind: error.kind().to_string(),
                             requirement: error.requirement().to_string(),
                             message: error.to_string(),
-                        },
-                    );
-                    break;
+                        });
+                        break;
+                    }
                 }
             }
+        }
+        {
+            let mut s = ctx.shared.lock();
+            s.transcript.record(t, Direction::In, chunk);
+            s.events
+                .extend(events.into_iter().map(|kind| PeerEvent { t_us: t, kind }));
         }
         ctx.shared.changed.notify_waiters();
     }
 }
 
-/// Records one session event; returns a PONG to send if it was a PING.
-fn interpret(ctx: &ReadCtx, t: u64, event: Event) -> Option<Vec<u8>> {
+/// Appends what one session event means to `out`; returns a PONG to send if it was a PING.
+fn interpret(ctx: &ReadCtx, event: Event, out: &mut Vec<PeerEventKind>) -> Option<Vec<u8>> {
     let strictness = Strictness::LENIENT;
     let kind = match event {
         Event::Greeting(raw) => {
@@ -1079,13 +1116,10 @@ fn interpret(ctx: &ReadCtx, t: u64, event: Event) -> Option<Vec<u8>> {
                     context: p.pong().context,
                 })
                 .to_vec();
-                ctx.shared.push(
-                    t,
-                    PeerEventKind::Command {
-                        name: "PING".into(),
-                        body: hex::encode(&c.body),
-                    },
-                );
+                out.push(PeerEventKind::Command {
+                    name: "PING".into(),
+                    body: hex::encode(&c.body),
+                });
                 return Some(pong);
             }
             Ok(Command::Subscribe(s)) => PeerEventKind::Subscription {
@@ -1109,19 +1143,16 @@ fn interpret(ctx: &ReadCtx, t: u64, event: Event) -> Option<Vec<u8>> {
                 && let Some((&first, topic)) = parts.first().and_then(|p| p.split_first())
                 && first <= 1
             {
-                ctx.shared.push(
-                    t,
-                    PeerEventKind::Subscription {
-                        subscribe: first == 1,
-                        topic: hex::encode(topic),
-                        form: "message".into(),
-                    },
-                );
+                out.push(PeerEventKind::Subscription {
+                    subscribe: first == 1,
+                    topic: hex::encode(topic),
+                    form: "message".into(),
+                });
                 return None;
             }
             PeerEventKind::Message { parts }
         }
     };
-    ctx.shared.push(t, kind);
+    out.push(kind);
     None
 }

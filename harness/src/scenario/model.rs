@@ -451,9 +451,16 @@ steps! {
     #[serde(rename = "peer.close")]
     PeerClose { peer: String, #[serde(default = "fin")] how: CloseHow },
     /// Save the data (after the name, hex) of the first command named `name` that arrived on a
-    /// connection, e.g. to compare a CURVE HELLO's key across connections.
+    /// connection, e.g. to compare a CURVE HELLO's key across connections; `offset` and `len`
+    /// save only that slice of the data.
     #[serde(rename = "peer.save-command")]
-    SaveCommand { peer: String, name: String, save: String },
+    SaveCommand {
+        peer: String,
+        name: String,
+        save: String,
+        #[serde(default)] offset: Option<usize>,
+        #[serde(default)] len: Option<usize>,
+    },
     /// Wait (bounded) until a condition holds on a connection; its time is saved as `mark`.
     #[serde(rename = "peer.wait")]
     Wait {
@@ -584,6 +591,8 @@ steps! {
         #[serde(default)] data_len: Option<usize>,
         /// The data (after the name) is at least this long.
         #[serde(default)] data_min_len: Option<usize>,
+        /// Compare `data_hex` / `data_prefix_hex` from this octet of the data on (default 0).
+        #[serde(default)] data_offset: Option<usize>,
     },
     /// CURVE traffic on a connection (typically a proxy half): `property` is `nonces` (the
     /// short nonces of HELLO, INITIATE, READY and MESSAGE strictly increase, CURVE-17),
