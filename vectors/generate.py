@@ -1301,6 +1301,11 @@ def gen_transcript():
     add("transcript-mechanism-mismatch", "client NULL, server PLAIN: each side sees the other's mechanism differ",
         ("MECH-02",), "invalid", [("client", null31), ("server", plain_s)], error="MechanismMismatch",
         detected_by=["client", "server"], notes="libzmq closes without ERROR and does not reconnect (D-07).")
+    add("transcript-error-after-message", "the client sends a message, then ERROR", ("ERR-04",), "invalid",
+        [("client", null31), ("server", null31), ("client", cmd(b"READY", props(dealer))),
+         ("server", cmd(b"READY", props(router))), ("client", msg(b"data")), ("client", cmd(b"ERROR", b"\x03400"))],
+        error="ErrorAfterMessage", detected_by=["server"],
+        notes="ERROR ends a handshake; once a message frame has been sent it is too late to send one.")
     add("transcript-plain-out-of-order", "a PLAIN client sends INITIATE before HELLO", ("CMD-08", "PLAIN-06"),
         "invalid",
         [("client", plain_c), ("server", plain_s), ("client", cmd(b"INITIATE", props(dealer)))],

@@ -267,6 +267,9 @@ pub enum DecodeError {
     /// The stream ended before the handshake completed.
     #[error("[WIRE-01] stream ended before the handshake completed")]
     HandshakeIncomplete,
+    /// ERROR arrived after the peer had sent a message frame on the connection.
+    #[error("[ERR-04] ERROR arrived after a message frame")]
+    ErrorAfterMessage,
 
     // ---- subscriptions --------------------------------------------------------------------
     /// Neither a ZMTP 3.0 subscription message nor a SUBSCRIBE/CANCEL command.
@@ -323,6 +326,7 @@ impl DecodeError {
             Self::UnexpectedMessage { .. } => "UnexpectedMessage",
             Self::UnexpectedCommand { .. } => "UnexpectedCommand",
             Self::HandshakeIncomplete => "HandshakeIncomplete",
+            Self::ErrorAfterMessage => "ErrorAfterMessage",
             Self::NotASubscription { .. } => "NotASubscription",
             Self::SubscriptionWithMore => "SubscriptionWithMore",
         }
@@ -369,6 +373,7 @@ impl DecodeError {
             Self::UnexpectedMessage { null: false, .. } => "FRAME-04",
             Self::UnexpectedCommand { .. } => "CMD-08",
             Self::HandshakeIncomplete => "WIRE-01",
+            Self::ErrorAfterMessage => "ERR-04",
             Self::NotASubscription { .. } => "SUBW-03",
             Self::SubscriptionWithMore => "SUBW-07",
         }
@@ -419,6 +424,7 @@ impl DecodeError {
         "NULL-06",
         "SUBW-03",
         "SUBW-07",
+        "ERR-04",
     ];
 }
 

@@ -115,6 +115,8 @@ pub struct InboundSession {
     /// Handshake commands seen so far.
     steps: u8,
     parts: Vec<Bytes>,
+    /// A message frame has arrived after the handshake (ERROR is no longer allowed, ERR-04).
+    sent_message: bool,
     offset: u64,
     error: Option<StreamError>,
 }
@@ -130,6 +132,7 @@ impl InboundSession {
             mechanism: MechanismKind::from_name(crate::Mechanism(&local.mechanism).name()),
             steps: 0,
             parts: Vec::new(),
+            sent_message: false,
             offset: 0,
             error: None,
         }
@@ -273,12 +276,17 @@ impl InboundSession {
                     other => other?,
                 };
                 if cmd.name() == b"ERROR" {
+                    // ERR-04: "A peer MUST NOT send ERROR once it has sent a message frame."
+                    if self.sent_message {
+                        return Err(DecodeError::ErrorAfterMessage);
+                    }
                     self.phase = Phase::Refused;
                     return Ok(Some(Event::Error(cmd)));
                 }
                 Ok(Some(Event::Command(cmd)))
             }
             Phase::Traffic => {
+                self.sent_message = true;
                 let more = frame.more();
                 self.parts.push(body);
                 if more {

@@ -566,6 +566,7 @@ impl Ctx<'_> {
                 data_len,
                 data_min_len,
                 data_offset,
+                data_printable,
                 ..
             } => {
                 let hex_arg = |h: &Option<String>| -> Result<Option<String>, String> {
@@ -579,6 +580,7 @@ impl Ctx<'_> {
                     (Err(e), _) | (_, Err(e)) => return Eval::broken(e),
                 };
                 let constrained = want_data.is_some()
+                    || *data_printable
                     || want_prefix.is_some()
                     || data_len.is_some()
                     || data_min_len.is_some();
@@ -603,6 +605,12 @@ impl Ctx<'_> {
                                     .is_none_or(|l| d.as_ref().is_some_and(|d| d.len() == 2 * l))
                                 && data_min_len
                                     .is_none_or(|l| d.as_ref().is_some_and(|d| d.len() >= 2 * l))
+                                && (!*data_printable
+                                    || d.as_deref().is_some_and(|d| {
+                                        hex::decode(at(d)).is_ok_and(|b| {
+                                            b.iter().all(|&o| (0x20..=0x7e).contains(&o))
+                                        })
+                                    }))
                         };
                         let found = seen.iter().any(|(n, d)| n == name && fits(d));
                         let shown: Vec<String> = seen
@@ -632,6 +640,9 @@ impl Ctx<'_> {
                         }
                         if let Some(l) = data_min_len {
                             want += &format!(" with at least {l} octets of data");
+                        }
+                        if *data_printable {
+                            want += &format!(" with printable data{whence}");
                         }
                         Eval::new(
                             found == *present,

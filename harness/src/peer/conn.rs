@@ -87,6 +87,8 @@ pub enum PeerEventKind {
     Error {
         /// The reason, escaped.
         reason: String,
+        /// The command body, hex.
+        body: String,
     },
     /// A command after the handshake (subscriptions are reported as `Subscription`).
     Command {
@@ -254,7 +256,12 @@ impl PeerSnapshot {
                     });
                     Some((name.clone(), data))
                 }
-                PeerEventKind::Error { .. } => Some(("ERROR".into(), None)),
+                PeerEventKind::Error { body, .. } => Some((
+                    "ERROR".into(),
+                    hex::decode(body)
+                        .ok()
+                        .map(|b| b.get(6..).unwrap_or_default().to_vec()),
+                )),
                 PeerEventKind::Ready { .. } => Some(("READY".into(), None)),
                 PeerEventKind::Subscription {
                     form,
@@ -277,7 +284,7 @@ impl PeerSnapshot {
     /// The ERROR received, if any.
     pub fn error_reason(&self) -> Option<&str> {
         self.events.iter().find_map(|e| match &e.kind {
-            PeerEventKind::Error { reason } => Some(reason.as_str()),
+            PeerEventKind::Error { reason, .. } => Some(reason.as_str()),
             _ => None,
         })
     }
@@ -1027,6 +1034,19 @@ async fn read_loop(mut ctx: ReadCtx) {
                 match ctx.session.poll() {
                     Ok(None) => break,
                     Ok(Some(event)) => {
+                        if matches!(event, Event::Command(_) | Event::Error(_))
+                            && ctx.session.in_message()
+                        {
+                            // Reported, but the stream stays readable: the command is whole.
+                            events.push(PeerEventKind::Violation {
+                                offset: ctx.session.offset(),
+                                kind: "command-inside-message".into(),
+                                requirement: "FRAME-15".into(),
+                                message: "[FRAME-15] a command arrived between two frames of \
+                                          one message"
+                                    .into(),
+                            });
+                        }
                         if let Some(pong) = interpret(&ctx, event, &mut events)
                             && ctx.auto_pong
                         {
@@ -1108,7 +1128,10 @@ fn interpret(ctx: &ReadCtx, event: Event, out: &mut Vec<PeerEventKind>) -> Optio
                 Ok(Command::Error(e)) => zmtp_codec::text::escape(e.reason),
                 _ => String::new(),
             };
-            PeerEventKind::Error { reason }
+            PeerEventKind::Error {
+                reason,
+                body: hex::encode(&c.body),
+            }
         }
         Event::Command(c) => match c.command() {
             Ok(Command::Ping(p)) => {

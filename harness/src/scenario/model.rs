@@ -593,6 +593,8 @@ steps! {
         #[serde(default)] data_min_len: Option<usize>,
         /// Compare `data_hex` / `data_prefix_hex` from this octet of the data on (default 0).
         #[serde(default)] data_offset: Option<usize>,
+        /// Every data octet from `data_offset` on is printable ASCII, 0x20..=0x7E (ERR-02).
+        #[serde(default)] data_printable: bool,
     },
     /// CURVE traffic on a connection (typically a proxy half): `property` is `nonces` (the
     /// short nonces of HELLO, INITIATE, READY and MESSAGE strictly increase, CURVE-17),
