@@ -27,7 +27,7 @@ import zmq
 PROTOCOL_VERSION = 1
 TICK_MS = 20
 OPS = ["hello", "socket", "setsockopt", "getsockopt", "bind", "connect", "disconnect",
-       "unbind", "send", "send_burst", "recv", "drain", "events", "close", "exit", "zap"]
+       "unbind", "send", "send_part", "send_burst", "recv", "drain", "events", "close", "exit", "zap"]
 SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
                 "XPUB", "XSUB", "STREAM"]
 # option name -> kind: "int", "bool" or "hex" (binary values travel as hex strings)
@@ -372,6 +372,22 @@ class Driver:
         if self.send_parts(s, parts, dontwait, deadline):
             return {}
         return ("would_block" if dontwait else "timeout", {})
+
+    def op_send_part(self, req):
+        s = self.sock(req)["sock"]
+        part = bytes.fromhex(req["part_hex"])
+        flags = zmq.NOBLOCK | (zmq.SNDMORE if req.get("more", False) else 0)
+        dontwait = bool(req.get("dontwait", False))
+        deadline = time.monotonic() + req.get("timeout_ms", 1000) / 1000.0
+        while True:
+            try:
+                s.send(part, flags)
+                return {}
+            except zmq.Again:
+                if dontwait:
+                    return ("would_block", {})
+                if not self.wait(s, zmq.POLLOUT, deadline):
+                    return ("timeout", {})
 
     def op_send_burst(self, req):
         s = self.sock(req)["sock"]

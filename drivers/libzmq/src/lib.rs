@@ -26,8 +26,9 @@ use zmtp_driver_protocol::burst::{check_burst_params, encode_message};
 use zmtp_driver_protocol::{
     BurstArgs, BurstError, BurstReport, CloseArgs, DrainAccumulator, DrainArgs, EndpointArgs,
     EventRecord, EventsArgs, EventsReport, GetsockoptArgs, HelloInfo, OptionKind, OptionValue,
-    PROTOCOL_VERSION, Parsed, RecvArgs, Reply, Request, SendArgs, SetsockoptArgs, ZAP_ENDPOINT,
-    ZapArgs, ZapPolicy, ZapStats, decode_parts, encode_parts, option_kind, parse_option_value,
+    PROTOCOL_VERSION, Parsed, RecvArgs, Reply, Request, SendArgs, SendPartArgs, SetsockoptArgs,
+    ZAP_ENDPOINT, ZapArgs, ZapPolicy, ZapStats, decode_parts, encode_parts, option_kind,
+    parse_option_value,
 };
 
 /// The idle poll bound in milliseconds.
@@ -643,6 +644,37 @@ impl Driver {
         }
     }
 
+    /// One frame through `zmq_send`, with SNDMORE when more frames follow (DRV-64).
+    fn send_part(&mut self, id: Option<u64>, a: &SendPartArgs) -> Reply {
+        let part = match hex::decode(&a.part_hex) {
+            Ok(p) => p,
+            Err(e) => return Reply::error(id, "EINVAL", format!("part_hex: {e}")),
+        };
+        let flags = zmq::DONTWAIT | if a.more { zmq::SNDMORE } else { 0 };
+        let deadline = Instant::now() + Duration::from_millis(a.timeout_ms);
+        loop {
+            let Some(s) = self.sockets.get(&a.socket) else {
+                return no_socket(id, &a.socket);
+            };
+            match s.sock.send(&part[..], flags) {
+                Ok(()) => return Reply::ok(id),
+                Err(zmq::Error::EAGAIN) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if a.dontwait {
+                        return Reply::new(id, zmtp_driver_protocol::Outcome::WouldBlock);
+                    }
+                    if left.is_zero()
+                        || !self.wait_on(&a.socket, zmq::POLLOUT, left.as_millis() as i64 + 1)
+                    {
+                        return Reply::new(id, zmtp_driver_protocol::Outcome::Timeout);
+                    }
+                }
+                Err(zmq::Error::EINTR) => {}
+                Err(e) => return err_reply(id, e),
+            }
+        }
+    }
+
     fn send_burst(&mut self, id: Option<u64>, a: &BurstArgs) -> Reply {
         if !self.sockets.contains_key(&a.socket) {
             return no_socket(id, &a.socket);
@@ -914,6 +946,7 @@ impl Driver {
             Request::Disconnect(a) => self.endpoint_op(id, "disconnect", a),
             Request::Unbind(a) => self.endpoint_op(id, "unbind", a),
             Request::Send(a) => self.send(id, a),
+            Request::SendPart(a) => self.send_part(id, a),
             Request::SendBurst(a) => self.send_burst(id, a),
             Request::Recv(a) => self.recv(id, a),
             Request::Drain(a) => self.drain(id, a),

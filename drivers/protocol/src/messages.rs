@@ -17,6 +17,7 @@ pub const OPS: &[&str] = &[
     "disconnect",
     "unbind",
     "send",
+    "send_part",
     "send_burst",
     "recv",
     "drain",
@@ -211,6 +212,24 @@ pub struct SendArgs {
     #[serde(default)]
     pub dontwait: bool,
     /// Without `dontwait`: how long to wait for the message to be accepted.
+    #[serde(default = "default_send_timeout")]
+    pub timeout_ms: u64,
+}
+
+/// `send_part`: one frame of a message, through the library's own frame-at-a-time API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SendPartArgs {
+    /// Socket handle.
+    pub socket: String,
+    /// The frame, hex.
+    pub part_hex: String,
+    /// More frames of this message follow (the library's SNDMORE).
+    #[serde(default)]
+    pub more: bool,
+    /// Fail with `would_block` instead of waiting.
+    #[serde(default)]
+    pub dontwait: bool,
+    /// Without `dontwait`: how long to wait for the frame to be accepted.
     #[serde(default = "default_send_timeout")]
     pub timeout_ms: u64,
 }
@@ -443,6 +462,8 @@ pub enum Request {
     Unbind(EndpointArgs),
     /// Send one message.
     Send(SendArgs),
+    /// Send one frame of a message.
+    SendPart(SendPartArgs),
     /// Send a burst of sequence-numbered messages.
     SendBurst(BurstArgs),
     /// Receive one message.
@@ -472,6 +493,7 @@ impl Request {
             Self::Disconnect(_) => "disconnect",
             Self::Unbind(_) => "unbind",
             Self::Send(_) => "send",
+            Self::SendPart(_) => "send_part",
             Self::SendBurst(_) => "send_burst",
             Self::Recv(_) => "recv",
             Self::Drain(_) => "drain",

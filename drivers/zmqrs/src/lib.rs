@@ -869,6 +869,10 @@ impl Driver {
             Request::Disconnect(_) => Reply::unsupported(id, "zmq.rs has no disconnect"),
             Request::Unbind(a) => self.unbind(id, a).await,
             Request::Send(a) => self.send(id, a).await,
+            Request::SendPart(_) => Reply::unsupported(
+                id,
+                "zmq.rs sends whole messages only (ZmqMessage); it has no frame-at-a-time send",
+            ),
             Request::SendBurst(a) => self.send_burst(id, a).await,
             Request::Recv(a) => self.recv(id, a).await,
             Request::Drain(a) => self.drain(id, a).await,
