@@ -13,7 +13,10 @@ const ROUNDS: usize = 3;
 
 fn main() {
     let exe = env!("CARGO_BIN_EXE_zmtp-harness");
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let iuts: Vec<String> = if args.is_empty() {
         vec!["libzmq".into(), "zmqrs".into(), "pyzmq".into()]
     } else {
@@ -27,7 +30,15 @@ fn main() {
             for _ in 0..ROUNDS {
                 let start = Instant::now();
                 let out = Command::new(exe)
-                    .args(["run", "--iut", iut, "--tag", tag, "--no-baseline", "--brief"])
+                    .args([
+                        "run",
+                        "--iut",
+                        iut,
+                        "--tag",
+                        tag,
+                        "--no-baseline",
+                        "--brief",
+                    ])
                     .output();
                 let secs = start.elapsed().as_secs_f64();
                 match out {
