@@ -911,10 +911,30 @@ impl Ctx<'_> {
                 equals,
                 min,
                 max,
+                max_var,
+                slack,
                 ..
             } => match self.vars.get(var).map(|v| lookup(v, path)) {
                 Some(Some(v)) => {
+                    let bound = match max_var {
+                        Some(other) => {
+                            let (name, sub) = other.split_once('.').unwrap_or((other, ""));
+                            match self
+                                .vars
+                                .get(name)
+                                .and_then(|x| lookup(x, sub))
+                                .and_then(Value::as_f64)
+                            {
+                                Some(b) => Some((other, b + slack)),
+                                None => return Eval::broken(format!("no saved number `{other}`")),
+                            }
+                        }
+                        None => None,
+                    };
                     let mut holds = true;
+                    if let Some((_, b)) = bound {
+                        holds &= v.as_f64().is_some_and(|x| x <= b);
+                    }
                     if let Some(e) = equals {
                         let want = serde_json::to_value(e).unwrap_or(Value::Null);
                         holds &= *v == want || v.as_f64().is_some() && v.as_f64() == want.as_f64();
@@ -925,16 +945,24 @@ impl Ctx<'_> {
                     if let Some(m) = max {
                         holds &= v.as_f64().is_some_and(|x| x <= *m);
                     }
+                    let name = if path.is_empty() {
+                        var.clone()
+                    } else {
+                        format!("{var}.{path}")
+                    };
                     Eval::new(
                         holds,
                         format!(
-                            "{var}.{path}{}{}{}",
+                            "{name}{}{}{}{}",
                             equals
                                 .as_ref()
                                 .map(|e| format!(" = {e}"))
                                 .unwrap_or_default(),
                             min.map(|m| format!(" ≥ {m}")).unwrap_or_default(),
-                            max.map(|m| format!(" ≤ {m}")).unwrap_or_default()
+                            max.map(|m| format!(" ≤ {m}")).unwrap_or_default(),
+                            bound
+                                .map(|(o, b)| format!(" ≤ {o} + {slack} = {b}"))
+                                .unwrap_or_default()
                         ),
                         v.to_string(),
                     )

@@ -512,6 +512,9 @@ fn driver_record(role: &Role, p: &DriverProcess, from: u64) -> DriverRecord {
 
 /// Dotted-path lookup in a JSON value (`a.b.0.c`).
 pub(crate) fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    if path.is_empty() {
+        return Some(v); // the saved value itself (a bare number, e.g. from count-fds)
+    }
     path.split('.').try_fold(v, |v, key| match v {
         Value::Object(m) => m.get(key),
         Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),

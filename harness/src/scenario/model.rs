@@ -663,10 +663,14 @@ steps! {
     #[serde(rename = "check.field")]
     Field {
         var: String,
-        path: String,
+        #[serde(default)] path: String,
         #[serde(default)] equals: Option<toml::Value>,
         #[serde(default)] min: Option<f64>,
         #[serde(default)] max: Option<f64>,
+        /// At most another saved number (`var.path` form, e.g. `fds_before`) plus `slack`.
+        #[serde(default)] max_var: Option<String>,
+        /// What `max_var` may be exceeded by.
+        #[serde(default)] slack: f64,
     },
     /// A saved `recv` got exactly this message.
     #[serde(rename = "check.message")]
