@@ -67,7 +67,7 @@ impl Until {
         use crate::peer::PeerEventKind as K;
         (!self.greeting || s.first(|k| matches!(k, K::Greeting { .. })).is_some())
             && (!self.ready || s.first(|k| matches!(k, K::Ready { .. })).is_some())
-            && self.messages.is_none_or(|n| s.messages().count() >= n)
+            && self.messages.is_none_or(|n| s.message_count >= n)
             && self
                 .subscriptions
                 .is_none_or(|n| s.subscriptions().len() >= n)
@@ -86,12 +86,7 @@ impl Until {
                 || s.error_reason().is_some()
                 || s.violation().is_some())
             && self.received.is_none_or(|n| s.transcript.received >= n)
-            && self.burst_seq.is_none_or(|seq| {
-                s.messages().any(|m| {
-                    matches!(zmtp_driver_protocol::burst::classify(m),
-                        zmtp_driver_protocol::burst::Classified::Burst { seq: got, .. } if got == seq)
-                })
-            })
+            && self.burst_seq.is_none_or(|seq| s.burst_seqs.contains(&seq))
             && (self.any_of.is_empty() || self.any_of.iter().any(|u| u.holds(s)))
     }
 }

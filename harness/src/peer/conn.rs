@@ -205,9 +205,26 @@ pub struct PeerSnapshot {
     pub handshake_done: bool,
     /// The other side's greeting version, once known.
     pub peer_version: Option<Version>,
+    /// Messages among `events`, counted as they arrive (waits read it on every wake-up).
+    pub message_count: usize,
+    /// Sequence numbers of the valid burst messages among `events`.
+    pub burst_seqs: std::collections::HashSet<u64>,
 }
 
 impl PeerSnapshot {
+    /// Appends an event, keeping the running counts up to date.
+    fn record(&mut self, event: PeerEvent) {
+        if let PeerEventKind::Message { parts } = &event.kind {
+            self.message_count += 1;
+            if let zmtp_driver_protocol::burst::Classified::Burst { seq, .. } =
+                zmtp_driver_protocol::burst::classify(parts)
+            {
+                self.burst_seqs.insert(seq);
+            }
+        }
+        self.events.push(event);
+    }
+
     /// The messages received, in order.
     pub fn messages(&self) -> impl Iterator<Item = &Vec<Bytes>> {
         self.events.iter().filter_map(|e| match &e.kind {
@@ -309,7 +326,7 @@ impl Shared {
             }
             s.closed = Some((t_us, how.clone()));
         }
-        s.events.push(PeerEvent { t_us, kind });
+        s.record(PeerEvent { t_us, kind });
         drop(s);
         self.changed.notify_waiters();
     }
@@ -451,6 +468,8 @@ impl PeerConn {
                 greeting_sent: 0,
                 handshake_done: false,
                 peer_version: None,
+                message_count: 0,
+                burst_seqs: Default::default(),
             }),
             changed: Notify::new(),
         });
@@ -1082,8 +1101,9 @@ async fn read_loop(mut ctx: ReadCtx) {
         {
             let mut s = ctx.shared.lock();
             s.transcript.record(t, Direction::In, chunk);
-            s.events
-                .extend(events.into_iter().map(|kind| PeerEvent { t_us: t, kind }));
+            for kind in events {
+                s.record(PeerEvent { t_us: t, kind });
+            }
         }
         ctx.shared.changed.notify_waiters();
     }
