@@ -567,6 +567,7 @@ impl Ctx<'_> {
                 data_min_len,
                 data_offset,
                 data_printable,
+                data_counted,
                 ..
             } => {
                 let hex_arg = |h: &Option<String>| -> Result<Option<String>, String> {
@@ -581,6 +582,7 @@ impl Ctx<'_> {
                 };
                 let constrained = want_data.is_some()
                     || *data_printable
+                    || *data_counted
                     || want_prefix.is_some()
                     || data_len.is_some()
                     || data_min_len.is_some();
@@ -605,6 +607,13 @@ impl Ctx<'_> {
                                     .is_none_or(|l| d.as_ref().is_some_and(|d| d.len() == 2 * l))
                                 && data_min_len
                                     .is_none_or(|l| d.as_ref().is_some_and(|d| d.len() >= 2 * l))
+                                && (!*data_counted
+                                    || d.as_deref().is_some_and(|d| {
+                                        hex::decode(d).is_ok_and(|b| {
+                                            b.first()
+                                                .is_some_and(|&n| usize::from(n) + 1 == b.len())
+                                        })
+                                    }))
                                 && (!*data_printable
                                     || d.as_deref().is_some_and(|d| {
                                         hex::decode(at(d)).is_ok_and(|b| {
@@ -643,6 +652,9 @@ impl Ctx<'_> {
                         }
                         if *data_printable {
                             want += &format!(" with printable data{whence}");
+                        }
+                        if *data_counted {
+                            want += " whose first data octet counts the rest exactly";
                         }
                         Eval::new(
                             found == *present,
@@ -1129,7 +1141,9 @@ fn curve_items(s: &crate::peer::PeerSnapshot) -> Vec<CurveItem> {
     s.events
         .iter()
         .filter_map(|e| match &e.kind {
-            PeerEventKind::Handshake { body, .. } | PeerEventKind::Command { body, .. } => {
+            PeerEventKind::Handshake { body, .. }
+            | PeerEventKind::Ready { body, .. }
+            | PeerEventKind::Command { body, .. } => {
                 let (name, data) = split(&hex::decode(body).ok()?)?;
                 Some(CurveItem {
                     name,

@@ -78,10 +78,15 @@ pub enum PeerEventKind {
         /// The command body, hex.
         body: String,
     },
-    /// Its READY (handshake complete), with its properties as (name, value) text pairs.
+    /// The last command of its handshake (READY, or INITIATE from a PLAIN or CURVE client),
+    /// with its properties as (name, value) text pairs where they travel in clear.
     Ready {
+        /// Command name.
+        name: String,
         /// Properties; values hex-escaped where not printable.
         properties: Vec<(String, String)>,
+        /// The command body, hex.
+        body: String,
     },
     /// It sent ERROR.
     Error {
@@ -254,19 +259,21 @@ impl PeerSnapshot {
     /// The READY properties received, if the handshake got that far.
     pub fn ready_properties(&self) -> Option<&Vec<(String, String)>> {
         self.events.iter().find_map(|e| match &e.kind {
-            PeerEventKind::Ready { properties } => Some(properties),
+            PeerEventKind::Ready { properties, .. } => Some(properties),
             _ => None,
         })
     }
 
-    /// Every command that arrived, in order, as (name, data after the name): handshake and
-    /// traffic commands with their data, READY and ERROR by name only, and SUBSCRIBE/CANCEL
-    /// commands with their topic.
+    /// Every command that arrived, in order, as (name, data after the name): handshake
+    /// commands (READY, INITIATE ...), traffic commands, ERROR, and SUBSCRIBE/CANCEL commands
+    /// with their topic.
     pub fn commands(&self) -> Vec<(String, Option<Vec<u8>>)> {
         self.events
             .iter()
             .filter_map(|e| match &e.kind {
-                PeerEventKind::Command { name, body } | PeerEventKind::Handshake { name, body } => {
+                PeerEventKind::Command { name, body }
+                | PeerEventKind::Handshake { name, body }
+                | PeerEventKind::Ready { name, body, .. } => {
                     let data = hex::decode(body).ok().map(|b| {
                         let skip = 1 + usize::from(b.first().copied().unwrap_or(0));
                         b.get(skip..).unwrap_or_default().to_vec()
@@ -279,7 +286,6 @@ impl PeerSnapshot {
                         .ok()
                         .map(|b| b.get(6..).unwrap_or_default().to_vec()),
                 )),
-                PeerEventKind::Ready { .. } => Some(("READY".into(), None)),
                 PeerEventKind::Subscription {
                     form,
                     subscribe,
@@ -1141,7 +1147,11 @@ fn interpret(ctx: &ReadCtx, event: Event, out: &mut Vec<PeerEventKind>) -> Optio
                     .collect(),
                 _ => Vec::new(),
             };
-            PeerEventKind::Ready { properties }
+            PeerEventKind::Ready {
+                name: zmtp_codec::text::escape(c.name()),
+                properties,
+                body: hex::encode(&c.body),
+            }
         }
         Event::Error(c) => {
             let reason = match c.command() {

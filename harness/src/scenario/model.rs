@@ -595,6 +595,8 @@ steps! {
         #[serde(default)] data_offset: Option<usize>,
         /// Every data octet from `data_offset` on is printable ASCII, 0x20..=0x7E (ERR-02).
         #[serde(default)] data_printable: bool,
+        /// The first data octet counts exactly the octets after it (an ERROR's reason length).
+        #[serde(default)] data_counted: bool,
     },
     /// CURVE traffic on a connection (typically a proxy half): `property` is `nonces` (the
     /// short nonces of HELLO, INITIATE, READY and MESSAGE strictly increase, CURVE-17),
