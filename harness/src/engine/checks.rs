@@ -7,6 +7,7 @@
 use super::analysis::{self, Sent};
 use super::steps::{message_parts, unhex};
 use super::{Ctx, lookup};
+use crate::peer::CloseHow;
 use crate::peer::{CloseKind, PeerEventKind};
 use crate::scenario::Step;
 use crate::verdict::{CheckResult, Measurement, Verdict};
@@ -506,14 +507,25 @@ impl Ctx<'_> {
                 peer,
                 within_ms,
                 since,
+                how: want_how,
+                whole,
                 ..
             } => match self.peer(peer) {
                 Ok(c) => {
                     let start = since.as_ref().and_then(|m| self.time_of(m)).unwrap_or(0);
+                    let mut wanted = String::from("the implementation closes the connection");
+                    match want_how {
+                        Some(CloseHow::Fin) => wanted += " with FIN",
+                        Some(CloseHow::Rst) => wanted += " with RST",
+                        None => {}
+                    }
+                    if *whole {
+                        wanted += " between messages";
+                    }
                     c.with(|s| match &s.closed {
                         Some((t, CloseKind::Local(how))) => Eval::new(
                             false,
-                            "the implementation closes the connection",
+                            wanted.clone(),
                             format!(
                                 "still open when the harness closed it ({how:?}) at {:.1} ms",
                                 *t as f64 / 1000.0
@@ -522,20 +534,32 @@ impl Ctx<'_> {
                         Some((t, how)) => {
                             let after = (*t as f64 - start as f64) / 1000.0;
                             let bound = within_ms.map(|w| self.scaled_ms(w));
+                            let how_ok = match want_how {
+                                Some(CloseHow::Fin) => *how == CloseKind::Eof,
+                                Some(CloseHow::Rst) => *how == CloseKind::Reset,
+                                None => true,
+                            };
+                            let whole_ok = !*whole || s.cut.is_none();
                             Eval::new(
-                                bound.is_none_or(|b| after <= b),
+                                bound.is_none_or(|b| after <= b) && how_ok && whole_ok,
                                 format!(
-                                    "the implementation closes the connection{}",
+                                    "{wanted}{}",
                                     bound
                                         .map(|b| format!(" within {b:.0} ms"))
                                         .unwrap_or_default()
                                 ),
-                                format!("closed ({how:?}) after {after:.1} ms"),
+                                format!(
+                                    "closed ({how:?}) after {after:.1} ms{}",
+                                    s.cut
+                                        .as_ref()
+                                        .map(|c| format!(", cut {c}"))
+                                        .unwrap_or_default()
+                                ),
                             )
                         }
                         None => Eval::new(
                             false,
-                            "the implementation closes the connection",
+                            wanted.clone(),
                             format!(
                                 "still open ({} events, {} octets received)",
                                 s.events.len(),

@@ -134,6 +134,8 @@ pub(crate) struct Ctx<'e> {
     proxies: HashMap<String, PeerProxy>,
     /// `<name>.client` of each accepted proxied connection → its proxy.
     proxy_names: HashMap<String, String>,
+    /// Per listener or proxy: the highest connection number `peer.accept` has taken.
+    accepted: HashMap<String, usize>,
     peers: BTreeMap<String, Arc<PeerConn>>,
     vars: BTreeMap<String, Value>,
     marks: HashMap<String, u64>,
@@ -176,6 +178,7 @@ impl<'e> Ctx<'e> {
             listeners: HashMap::new(),
             proxies: HashMap::new(),
             proxy_names: HashMap::new(),
+            accepted: HashMap::new(),
             peers: BTreeMap::new(),
             vars: BTreeMap::new(),
             marks: HashMap::new(),

@@ -569,6 +569,7 @@ impl Ctx<'_> {
                 .map_err(|e| Stop::Error(e.to_string()))?;
                 let key = save.clone().unwrap_or_else(|| format!("{listener}_ep"));
                 self.vars.insert(key, Value::from(l.endpoint()));
+                self.accepted.remove(listener.as_str());
                 self.listeners.insert(listener.clone(), l);
                 Ok(())
             }
@@ -593,6 +594,7 @@ impl Ctx<'_> {
                     .map_err(|e| Stop::Error(e.to_string()))?;
                 let key = save.clone().unwrap_or_else(|| format!("{proxy}_ep"));
                 self.vars.insert(key, Value::from(p.endpoint()));
+                self.accepted.remove(proxy.as_str());
                 self.proxies.insert(proxy.clone(), p);
                 Ok(())
             }
@@ -603,8 +605,9 @@ impl Ctx<'_> {
                 timeout_ms,
                 ..
             } if self.proxies.contains_key(listener) => {
-                let already = self.proxy_names.values().filter(|p| *p == listener).count();
-                let n = n.unwrap_or(already + 1);
+                let n = n.unwrap_or(self.accepted.get(listener).copied().unwrap_or(0) + 1);
+                let taken = self.accepted.entry(listener.clone()).or_default();
+                *taken = (*taken).max(n);
                 let timeout = self.env.scaled(*timeout_ms);
                 let waited = match self.proxies.get(listener) {
                     Some(p) => p.wait_for(n, timeout).await,
@@ -640,12 +643,11 @@ impl Ctx<'_> {
                     .listeners
                     .get(listener)
                     .ok_or_else(|| Stop::Error(format!("no listener `{listener}`")))?;
-                let already = self
-                    .peers
-                    .values()
-                    .filter(|p| p.name().starts_with(&format!("{listener}#")))
-                    .count();
-                let n = n.unwrap_or(already + 1);
+                // The next connection after the last one taken, even when a name is reused
+                // (inside `repeat`).
+                let n = n.unwrap_or(self.accepted.get(listener).copied().unwrap_or(0) + 1);
+                let taken = self.accepted.entry(listener.clone()).or_default();
+                *taken = (*taken).max(n);
                 let timeout = self.env.scaled(*timeout_ms);
                 match l.wait_for(n, timeout).await {
                     Ok(conn) => {

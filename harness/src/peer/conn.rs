@@ -210,6 +210,9 @@ pub struct PeerSnapshot {
     pub handshake_done: bool,
     /// The other side's greeting version, once known.
     pub peer_version: Option<Version>,
+    /// How the stream was cut, when the implementation's side ended (FIN or RST) in the middle
+    /// of a frame or of a multipart message.
+    pub cut: Option<String>,
     /// Messages among `events`, counted as they arrive (waits read it on every wake-up).
     pub message_count: usize,
     /// Sequence numbers of the valid burst messages among `events`.
@@ -474,6 +477,7 @@ impl PeerConn {
                 greeting_sent: 0,
                 handshake_done: false,
                 peer_version: None,
+                cut: None,
                 message_count: 0,
                 burst_seqs: Default::default(),
             }),
@@ -1013,6 +1017,7 @@ async fn read_loop(mut ctx: ReadCtx) {
         }
         let n = match ctx.read.read(&mut buf).await {
             Ok(0) => {
+                note_cut(&ctx, interpreting);
                 ctx.shared.push(
                     ctx.clock.now_us(),
                     PeerEventKind::Closed {
@@ -1033,6 +1038,7 @@ async fn read_loop(mut ctx: ReadCtx) {
                 } else {
                     CloseKind::Error(e.to_string())
                 };
+                note_cut(&ctx, interpreting);
                 ctx.shared
                     .push(ctx.clock.now_us(), PeerEventKind::Closed { how });
                 if let Some((w, _)) = &ctx.forward {
@@ -1112,6 +1118,35 @@ async fn read_loop(mut ctx: ReadCtx) {
             }
         }
         ctx.shared.changed.notify_waiters();
+    }
+}
+
+/// Records whether the stream ended in the middle of a frame or of a multipart message.
+fn note_cut(ctx: &ReadCtx, interpreting: bool) {
+    if !interpreting {
+        return;
+    }
+    let pending = ctx.session.pending().len();
+    let cut = if pending > 0 {
+        Some(format!(
+            "{pending} octet(s) of an unfinished {} at offset {}",
+            if ctx.session.phase() == zmtp_codec::session::Phase::Greeting {
+                "greeting"
+            } else {
+                "frame"
+            },
+            ctx.session.offset()
+        ))
+    } else if ctx.session.in_message() {
+        Some(format!(
+            "inside a multipart message (its last frame had MORE set), at offset {}",
+            ctx.session.offset()
+        ))
+    } else {
+        None
+    };
+    if cut.is_some() {
+        ctx.shared.lock().cut = cut;
     }
 }
 

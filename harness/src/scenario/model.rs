@@ -573,6 +573,11 @@ steps! {
         peer: String,
         #[serde(default)] within_ms: Option<u64>,
         #[serde(default)] since: Option<String>,
+        /// Require this way of closing: `fin` (an orderly close) or `rst` (a reset).
+        #[serde(default)] how: Option<CloseHow>,
+        /// Require the stream to end between messages, not inside a frame or a multipart
+        /// message.
+        #[serde(default)] whole: bool,
     },
     /// The connection is still open.
     #[serde(rename = "check.open")]
