@@ -1108,7 +1108,10 @@ impl Ctx<'_> {
                 }
                 (None, Some(c)) => c
                     .wait_until("a probe", Duration::from_millis(10), |s| {
-                        s.messages().count() > before.unwrap_or(0)
+                        // Our own probe, not other traffic still flowing to the peer.
+                        s.messages()
+                            .skip(before.unwrap_or(0))
+                            .any(|m| m.len() == 1 && m[0][..] == probe[..])
                     })
                     .await
                     .is_ok(),
