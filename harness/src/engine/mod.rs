@@ -291,6 +291,13 @@ impl<'e> Ctx<'e> {
         Ok(out)
     }
 
+    /// A connection about to be written to: first let a background handshake finish.
+    async fn writing_peer(&self, name: &str) -> Result<Arc<PeerConn>, Stop> {
+        let conn = self.peer(name)?;
+        conn.settle(self.env.scaled(2000)).await;
+        Ok(conn)
+    }
+
     fn peer(&self, name: &str) -> Result<Arc<PeerConn>, Stop> {
         if let Some(p) = self.peers.get(name) {
             return Ok(p.clone());

@@ -731,7 +731,7 @@ impl Ctx<'_> {
                 parts_hex,
                 ..
             } => {
-                let conn = self.peer(peer)?;
+                let conn = self.writing_peer(peer).await?;
                 let frames = self.parts(parts, parts_hex)?;
                 conn.send_message(&frames, self.env.scaled(5000))
                     .await
@@ -747,7 +747,7 @@ impl Ctx<'_> {
                 timeout_ms,
                 ..
             } => {
-                let conn = self.peer(peer)?;
+                let conn = self.writing_peer(peer).await?;
                 let deadline = Instant::now() + self.env.scaled(*timeout_ms);
                 let mut wire = Vec::with_capacity(64 * 1024);
                 let nparts = (*parts).clamp(1, 1024) as u16;
@@ -780,7 +780,7 @@ impl Ctx<'_> {
                 form,
                 ..
             } => {
-                let conn = self.peer(peer)?;
+                let conn = self.writing_peer(peer).await?;
                 let topic = match topic_hex {
                     Some(h) => self.hex("topic_hex", h)?,
                     None => self.interp(topic)?.into_bytes(),
@@ -801,7 +801,7 @@ impl Ctx<'_> {
                 context_hex,
                 ..
             } => {
-                let conn = self.peer(peer)?;
+                let conn = self.writing_peer(peer).await?;
                 let ctx = self.hex("context_hex", context_hex)?;
                 conn.ping(*ttl, &ctx, self.env.scaled(5000))
                     .await
@@ -813,7 +813,7 @@ impl Ctx<'_> {
                 data_hex,
                 ..
             } => {
-                let conn = self.peer(peer)?;
+                let conn = self.writing_peer(peer).await?;
                 let data = self.hex("data_hex", data_hex)?;
                 let cmd = zmtp_codec::Command::Unknown(zmtp_codec::command::Unknown {
                     name: name.as_bytes(),
@@ -831,7 +831,7 @@ impl Ctx<'_> {
                 body_hex,
                 ..
             } => {
-                let conn = self.peer(peer)?;
+                let conn = self.writing_peer(peer).await?;
                 let body = self.hex("body_hex", body_hex)?;
                 let long = match size_form.as_deref() {
                     Some("long") => true,
@@ -861,7 +861,7 @@ impl Ctx<'_> {
                 then,
                 ..
             } => {
-                let conn = self.peer(peer)?;
+                let conn = self.writing_peer(peer).await?;
                 let bytes = self.hex("hex", hex)?;
                 let t = self.env.scaled(5000);
                 let mut pieces = pieces.clone();

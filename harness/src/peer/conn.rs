@@ -208,6 +208,8 @@ pub struct PeerSnapshot {
     pub greeting_sent: usize,
     /// Whether the handshake (both READYs) is done from our side.
     pub handshake_done: bool,
+    /// A background handshake (an auto-handshake listener's) is still running.
+    pub handshake_pending: bool,
     /// The other side's greeting version, once known.
     pub peer_version: Option<Version>,
     /// How the stream was cut, when the implementation's side ended (FIN or RST) in the middle
@@ -476,6 +478,7 @@ impl PeerConn {
                 reading: true,
                 greeting_sent: 0,
                 handshake_done: false,
+                handshake_pending: false,
                 peer_version: None,
                 cut: None,
                 message_count: 0,
@@ -728,6 +731,26 @@ impl PeerConn {
     /// `timeout`. NULL: send READY, wait for the implementation's READY. PLAIN: play the
     /// client or the server side.
     pub async fn handshake(&self, timeout: Duration) -> Result<(), PeerError> {
+        let r = self.handshake_inner(timeout).await;
+        self.shared.lock().handshake_pending = false;
+        self.shared.changed.notify_waiters();
+        r
+    }
+
+    /// Marks a handshake about to run in the background; [`PeerConn::settle`] waits for it.
+    pub fn mark_handshake_pending(&self) {
+        self.shared.lock().handshake_pending = true;
+    }
+
+    /// Waits (at most `timeout`) until a background handshake has finished, so that what the
+    /// caller writes next cannot overtake the handshake's own commands.
+    pub async fn settle(&self, timeout: Duration) {
+        let _ = self
+            .wait_until("our own handshake", timeout, |s| !s.handshake_pending)
+            .await;
+    }
+
+    async fn handshake_inner(&self, timeout: Duration) -> Result<(), PeerError> {
         let deadline = Instant::now() + timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
         let mode = match self.settings.greeting {

@@ -88,6 +88,7 @@ impl PeerListener {
                     true,
                 ));
                 if auto_handshake {
+                    conn.mark_handshake_pending();
                     let c = conn.clone();
                     tokio::spawn(async move {
                         let _ = c.handshake(handshake_timeout).await;
