@@ -61,6 +61,51 @@ fn reply_json(reply: &zmtp_driver_protocol::Reply) -> Value {
     serde_json::to_value(reply).unwrap_or(Value::Null)
 }
 
+impl std::fmt::Display for Until {
+    /// The condition in words: "the implementation's READY and 3 messages".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if self.greeting {
+            parts.push("the implementation's greeting".into());
+        }
+        if self.ready {
+            parts.push("the implementation's READY".into());
+        }
+        if let Some(n) = self.messages {
+            parts.push(format!("{n} message(s)"));
+        }
+        if let Some(n) = self.subscriptions {
+            parts.push(format!("{n} subscription(s) or cancellation(s)"));
+        }
+        if let Some(t) = &self.subscription {
+            parts.push(format!("a subscription to {t:?}"));
+        }
+        if let Some(c) = &self.command {
+            parts.push(format!("a {c} command"));
+        }
+        if self.closed {
+            parts.push("the connection closed".into());
+        }
+        if self.ended {
+            parts.push("the connection ended (closed, ERROR or a protocol violation)".into());
+        }
+        if let Some(n) = self.received {
+            parts.push(format!("{n} octet(s) received"));
+        }
+        if let Some(n) = self.burst_seq {
+            parts.push(format!("burst message #{n}"));
+        }
+        if !self.any_of.is_empty() {
+            let alts: Vec<String> = self.any_of.iter().map(|u| u.to_string()).collect();
+            parts.push(format!("one of ({})", alts.join(" | ")));
+        }
+        if parts.is_empty() {
+            parts.push("nothing".into());
+        }
+        f.write_str(&parts.join(" and "))
+    }
+}
+
 impl Until {
     /// Whether the condition holds on a connection's recorded state.
     pub fn holds(&self, s: &crate::peer::PeerSnapshot) -> bool {
@@ -950,7 +995,7 @@ impl Ctx<'_> {
                 let conn = self.peer(peer)?;
                 let t = self.env.scaled(*timeout_ms);
                 let r = conn
-                    .wait_until(&format!("{until:?}"), t, |s| until.holds(s))
+                    .wait_until(&until.to_string(), t, |s| until.holds(s))
                     .await;
                 if let Some(m) = mark {
                     self.marks.insert(m.clone(), self.clock.now_us());
@@ -964,7 +1009,7 @@ impl Ctx<'_> {
                             s.closed.is_some()
                         )
                     });
-                    self.fail(step, format!("{until:?} within {} ms", t.as_millis()), seen)
+                    self.fail(step, format!("{until} within {} ms", t.as_millis()), seen)
                 })
             }
 
