@@ -97,7 +97,10 @@ pub enum DriverError {
         reason: String,
     },
     /// A typed helper needed `ok` and got another result.
-    #[error("driver {label}: `{op}` answered {result} {code:?}: {message}")]
+    #[error(
+        "driver {label}: `{op}` answered {result}{}: {message}",
+        code.as_deref().map(|c| format!(" {c}")).unwrap_or_default()
+    )]
     Refused {
         /// Driver label.
         label: String,
