@@ -260,7 +260,17 @@ struct Driver {
     slots: BTreeMap<String, Slot>,
     next_handle: u64,
     stop: Arc<AtomicBool>,
+    /// Turns true on SIGINT/SIGTERM: a pending send or receive stops waiting (LINGER-07).
+    stop_rx: tokio::sync::watch::Receiver<bool>,
     started: Instant,
+}
+
+/// Resolves once a signal asked the driver to stop.
+async fn signalled(mut rx: tokio::sync::watch::Receiver<bool>) {
+    // An error means the sender is gone: no signal can come any more.
+    if rx.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 fn push_event(slot: &mut Slot, started: Instant, event: &str, endpoint: String, value: i64) {
@@ -354,6 +364,7 @@ impl Driver {
     /// Builds the socket if needed and finishes a pending connect, waiting at most `wait`.
     async fn ready(&mut self, handle: &str, wait: Duration) -> Result<&mut Inner, NotReady> {
         let started = self.started;
+        let stop_rx = self.stop_rx.clone();
         let Some(slot) = self.slots.get_mut(handle) else {
             return Err(NotReady::Failed(no_socket(None, handle)));
         };
@@ -389,14 +400,18 @@ impl Driver {
                 };
                 return Err(NotReady::StillConnecting(endpoint.clone()));
             }
-            match tokio::time::timeout(wait, task).await {
-                Err(_) => {
+            let joined = tokio::select! {
+                r = tokio::time::timeout(wait, task) => r.ok(),
+                _ = signalled(stop_rx) => None,
+            };
+            match joined {
+                None => {
                     let State::Connecting { endpoint, .. } = &slot.state else {
                         unreachable!()
                     };
                     return Err(NotReady::StillConnecting(endpoint.clone()));
                 }
-                Ok(joined) => {
+                Some(joined) => {
                     let State::Connecting { endpoint, .. } =
                         std::mem::replace(&mut slot.state, State::Lost)
                     else {
@@ -573,6 +588,7 @@ impl Driver {
         deadline: Instant,
     ) -> Result<bool, Reply> {
         let left = deadline.saturating_duration_since(Instant::now());
+        let stop = signalled(self.stop_rx.clone());
         let inner = match self
             .ready(handle, if dontwait { Duration::ZERO } else { left })
             .await
@@ -594,7 +610,10 @@ impl Driver {
         let r = if dontwait {
             fut.now_or_never()
         } else {
-            tokio::time::timeout(left, fut).await.ok()
+            tokio::select! {
+                r = tokio::time::timeout(left, fut) => r.ok(),
+                _ = stop => None,
+            }
         };
         match r {
             None => Ok(false),
@@ -711,6 +730,7 @@ impl Driver {
         deadline: Instant,
     ) -> Result<Option<Vec<Bytes>>, Reply> {
         let left = deadline.saturating_duration_since(Instant::now());
+        let stop = signalled(self.stop_rx.clone());
         let inner = match self.ready(handle, left).await {
             Ok(i) => i,
             Err(NotReady::StillConnecting(_)) => return Ok(None),
@@ -724,7 +744,11 @@ impl Driver {
             ));
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, fut).await {
+        let r = tokio::select! {
+            r = tokio::time::timeout(left, fut) => r,
+            _ = stop => return Ok(None),
+        };
+        match r {
             Err(_) => Ok(None),
             Ok(Ok(m)) => Ok(Some(m.into_vec())),
             Ok(Err(e)) => Err(err_reply(None, &e)),
@@ -914,6 +938,7 @@ fn write_reply(reply: &Reply) -> std::io::Result<()> {
 
 async fn main_loop(stop: Arc<AtomicBool>) -> ExitCode {
     let notify = Arc::new(tokio::sync::Notify::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     {
         let stop = Arc::clone(&stop);
         let notify = Arc::clone(&notify);
@@ -926,6 +951,7 @@ async fn main_loop(stop: Arc<AtomicBool>) -> ExitCode {
                     }
                     stop.store(true, Ordering::SeqCst);
                     notify.notify_one();
+                    let _ = stop_tx.send(true);
                 });
             }
             Err(e) => eprintln!("zmq.rs driver: cannot install signal handlers: {e}"),
@@ -935,6 +961,7 @@ async fn main_loop(stop: Arc<AtomicBool>) -> ExitCode {
         slots: BTreeMap::new(),
         next_handle: 0,
         stop: Arc::clone(&stop),
+        stop_rx,
         started: Instant::now(),
     };
     eprintln!(

@@ -860,6 +860,34 @@ impl DriverProcess {
         }
     }
 
+    /// Sends SIGTERM after `delay` from a background task, so the signal can arrive while the
+    /// next request is pending; the task yields when it was sent (`None`: the process had no
+    /// pid or had already been reaped).
+    pub fn signal_term_after(
+        &mut self,
+        delay: Duration,
+    ) -> tokio::task::JoinHandle<Option<Instant>> {
+        let pid = if self.status.is_none() {
+            self.pid
+        } else {
+            None
+        };
+        self.note(
+            Direction::Note,
+            &format!(
+                "SIGTERM in {} ms, while the next request is pending",
+                delay.as_millis()
+            ),
+        );
+        tokio::spawn(async move {
+            let pid = pid?;
+            tokio::time::sleep(delay).await;
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).ok()?;
+            Some(Instant::now())
+        })
+    }
+
     /// Waits up to `timeout` for the process to end; `Ok(None)` if it is still running (it is
     /// left running: the caller decides whether to kill it).
     pub async fn wait_exit(

@@ -160,6 +160,14 @@ fn needs_fresh(steps: &[crate::scenario::Step]) -> bool {
         | Step::CountFds { .. } => true,
         // A driver op may leave state behind (a ZAP handler lives as long as its process).
         Step::Op { .. } => true,
+        Step::Burst {
+            terminate_after_ms: Some(_),
+            ..
+        }
+        | Step::Drain {
+            terminate_after_ms: Some(_),
+            ..
+        } => true,
         Step::Repeat { steps, .. } => needs_fresh(steps),
         _ => false,
     })

@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 use zmtp_codec::{RawFrame, SizeField, SubscriptionForm};
 use zmtp_driver_protocol::messages::{BurstArgs, DrainArgs};
 
+/// A SIGTERM scheduled for while a request is pending.
+struct ArmedTerm {
+    on: Role,
+    requested: Instant,
+    timer: tokio::task::JoinHandle<Option<Instant>>,
+}
+
 /// Decodes hex given in a scenario.
 pub(crate) fn unhex(what: &str, s: &str) -> Result<Vec<u8>, Stop> {
     let cleaned: String = s.split_whitespace().collect();
@@ -316,6 +323,7 @@ impl Ctx<'_> {
                 dontwait,
                 stop_on_would_block,
                 timeout_ms,
+                terminate_after_ms,
                 save,
                 ..
             } => {
@@ -332,21 +340,25 @@ impl Ctx<'_> {
                     stop_on_would_block: *stop_on_would_block,
                     timeout_ms: self.env.scaled(*timeout_ms).as_millis() as u64,
                 };
+                let armed = self.arm_term(on, *terminate_after_ms).await?;
                 let d = self.driver(on).await?;
-                match d.send_burst(&args).await {
+                let r = d.send_burst(&args).await;
+                let signal = self.term_timing(armed).await;
+                match r {
                     Ok(report) => {
-                        self.vars.insert(
-                            save.clone(),
-                            json!({
-                                "first_seq": first_seq, "count": count,
-                                "contiguous": *stop_on_would_block || !*dontwait,
-                                "topic": topic,
-                                "report": report,
-                            }),
-                        );
+                        let mut v = json!({
+                            "first_seq": first_seq, "count": count,
+                            "contiguous": *stop_on_would_block || !*dontwait,
+                            "topic": topic,
+                            "report": report,
+                        });
+                        if let Some(sig) = signal {
+                            v["signal"] = sig;
+                        }
+                        self.vars.insert(save.clone(), v);
                         Ok(())
                     }
-                    Err(e) => Err(self.driver_stop(on, e, req)),
+                    Err(e) => Err(self.pending_stop(on, e, req, signal.is_some(), "burst")),
                 }
             }
             Step::Recv {
@@ -377,6 +389,7 @@ impl Ctx<'_> {
                 quiet_ms,
                 timeout_ms,
                 strip_prefix,
+                terminate_after_ms,
                 save,
                 ..
             } => {
@@ -389,16 +402,20 @@ impl Ctx<'_> {
                     strip_prefix: *strip_prefix,
                     other_limit: 16,
                 };
+                let armed = self.arm_term(on, *terminate_after_ms).await?;
                 let d = self.driver(on).await?;
-                match d.drain(&args).await {
+                let r = d.drain(&args).await;
+                let signal = self.term_timing(armed).await;
+                match r {
                     Ok((_, report)) => {
-                        self.vars.insert(
-                            save.clone(),
-                            serde_json::to_value(report).unwrap_or(Value::Null),
-                        );
+                        let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
+                        if let (Some(sig), Some(obj)) = (signal, v.as_object_mut()) {
+                            obj.insert("signal".into(), sig);
+                        }
+                        self.vars.insert(save.clone(), v);
                         Ok(())
                     }
-                    Err(e) => Err(self.driver_stop(on, e, req)),
+                    Err(e) => Err(self.pending_stop(on, e, req, signal.is_some(), "drain")),
                 }
             }
             Step::Close {
@@ -1059,6 +1076,74 @@ impl Ctx<'_> {
             }
             _ => Err(Stop::Error(format!("step {} not handled", step.kind()))),
         }
+    }
+
+    /// For a step with `terminate_after_ms`: marks the process as stopping on purpose and
+    /// schedules its SIGTERM; returns when the request is about to be sent and the timer.
+    async fn arm_term(
+        &mut self,
+        on: Role,
+        after_ms: Option<u64>,
+    ) -> Result<Option<ArmedTerm>, Stop> {
+        let Some(after_ms) = after_ms else {
+            return Ok(None);
+        };
+        self.driver(on).await?;
+        let slot = self.slot(on)?;
+        slot.expected_exit = true;
+        let timer = slot
+            .process
+            .signal_term_after(Duration::from_millis(after_ms));
+        let requested = Instant::now();
+        slot.stopping_since = Some(requested + Duration::from_millis(after_ms));
+        Ok(Some(ArmedTerm {
+            on,
+            requested,
+            timer,
+        }))
+    }
+
+    /// When the armed SIGTERM went out, relative to the request, and how long the pending
+    /// request took to answer after it: `{sent_after_ms, answered_ms_after_signal}`.
+    async fn term_timing(&mut self, armed: Option<ArmedTerm>) -> Option<Value> {
+        let armed = armed?;
+        let answered = Instant::now();
+        // A request that answered before the signal leaves the timer running; wait for it, so
+        // the signal is sent (and timed) all the same.
+        let sent = armed.timer.await.ok().flatten();
+        if let (Some(sent), Ok(slot)) = (sent, self.slot(armed.on)) {
+            slot.stopping_since = Some(sent);
+        }
+        Some(match sent {
+            Some(sent) => json!({
+                "sent_after_ms": sent.duration_since(armed.requested).as_secs_f64() * 1000.0,
+                "answered_ms_after_signal": answered.saturating_duration_since(sent).as_secs_f64() * 1000.0,
+                "answered_before_signal": answered < sent,
+            }),
+            None => json!({ "sent_after_ms": null }),
+        })
+    }
+
+    /// A pending request failed: with a SIGTERM armed, a process that ended without answering
+    /// broke LINGER-07 (the blocked call did not return); otherwise the usual reading.
+    fn pending_stop(
+        &mut self,
+        on: Role,
+        err: DriverError,
+        req: Option<&str>,
+        signalled: bool,
+        op: &str,
+    ) -> Stop {
+        if signalled && matches!(err, DriverError::Exited { .. }) {
+            return Stop::Failed {
+                requirement: Some(req.unwrap_or("LINGER-07").to_string()),
+                expected: format!(
+                    "the pending `{op}` answers after SIGTERM, before the process ends"
+                ),
+                actual: format!("the process ended without answering: {err}"),
+            };
+        }
+        self.driver_stop(on, err, req)
     }
 
     fn slot(&mut self, on: Role) -> Result<&mut super::DriverSlot, Stop> {

@@ -249,6 +249,9 @@ steps! {
         #[serde(default)] dontwait: bool,
         #[serde(default = "yes")] stop_on_would_block: bool,
         #[serde(default = "default_burst_ms")] timeout_ms: u64,
+        /// Send SIGTERM this many ms after the request, while it is pending (LINGER-07);
+        /// the signal's timing is saved as `signal` in the report.
+        #[serde(default)] terminate_after_ms: Option<u64>,
         save: String,
     },
     /// Receive one message (saved as the driver's reply); `expect` is the result required.
@@ -267,6 +270,9 @@ steps! {
         #[serde(default = "default_quiet_ms")] quiet_ms: u64,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
         #[serde(default)] strip_prefix: u64,
+        /// Send SIGTERM this many ms after the request, while it is pending (LINGER-07);
+        /// the signal's timing is saved as `signal` in the report.
+        #[serde(default)] terminate_after_ms: Option<u64>,
         save: String,
     },
     /// Close a socket, optionally setting its linger first; saves the driver's reply.
