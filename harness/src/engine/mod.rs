@@ -549,7 +549,7 @@ pub async fn run_case(case: &Case, env: &Env) -> CaseResult {
 /// [`run_case`] with values saved before the first step (`${name}` in the case).
 pub async fn run_case_with(case: &Case, env: &Env, vars: &[(&str, &str)]) -> CaseResult {
     let mut ctx = Ctx::new(env);
-    ctx.fresh = needs_fresh(&case.steps);
+    ctx.fresh = case.fresh || needs_fresh(&case.steps);
     for (k, v) in vars {
         ctx.vars.insert((*k).to_string(), Value::from(*v));
     }

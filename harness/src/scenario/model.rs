@@ -47,6 +47,10 @@ pub struct Case {
     /// Socket types each role must support, e.g. `["PUB"]`; checked against `hello` first.
     #[serde(default)]
     pub needs: Vec<String>,
+    /// Start processes of its own instead of reusing one an earlier case left clean: for
+    /// verdicts that must not depend on what earlier cases did in the process.
+    #[serde(default)]
+    pub fresh: bool,
     /// The steps, in order.
     #[serde(rename = "step", default)]
     pub steps: Vec<Step>,
