@@ -388,12 +388,11 @@ async fn saw_event(d: &mut DriverProcess, socket: &str, event: &str, ms: u64) ->
     false
 }
 
-/// A DEALER client of `d` with these options connects to `ep` and sends `body`.
-async fn client_sends(
+/// A DEALER of `d` with these options, connected to `ep`.
+async fn connected_dealer(
     d: &mut DriverProcess,
     ep: &str,
     options: &[(&str, serde_json::Value)],
-    body: &[u8],
 ) -> String {
     let c = d.socket("DEALER").await.expect("DEALER");
     for (o, v) in options {
@@ -401,6 +400,17 @@ async fn client_sends(
     }
     let r = d.connect(&c, ep).await.expect("connect");
     assert_eq!(r.result, Outcome::Ok);
+    c
+}
+
+/// A DEALER client of `d` with these options connects to `ep` and sends `body`.
+async fn client_sends(
+    d: &mut DriverProcess,
+    ep: &str,
+    options: &[(&str, serde_json::Value)],
+    body: &[u8],
+) -> String {
+    let c = connected_dealer(d, ep, options).await;
     let r = d.send(&c, &[body], false, 3000).await.expect("send");
     assert_eq!(r.result, Outcome::Ok, "send {r:?}");
     c
@@ -415,12 +425,7 @@ async fn refused_client_tries(
     options: &[(&str, serde_json::Value)],
     body: &[u8],
 ) -> String {
-    let c = d.socket("DEALER").await.expect("DEALER");
-    for (o, v) in options {
-        set_ok(d, &c, o, v.clone()).await;
-    }
-    let r = d.connect(&c, ep).await.expect("connect");
-    assert_eq!(r.result, Outcome::Ok);
+    let c = connected_dealer(d, ep, options).await;
     let r = d.send(&c, &[body], true, 0).await.expect("send");
     assert!(
         matches!(r.result, Outcome::Ok | Outcome::WouldBlock),
