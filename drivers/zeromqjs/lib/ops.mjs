@@ -1,0 +1,322 @@
+/**
+ * The ops of the driver protocol (spec section 4), one handler each, looked up in a map.
+ * A handler takes the request and the driver state and returns the reply's fields (result
+ * `ok`) or `[result, fields]`; it throws Unsupported or Failure for the other results.
+ * @module ops
+ */
+import { createRequire } from "node:module";
+import * as zmq from "zeromq";
+import { Drain, MAGIC, MAX_SIZE, MAX_TOPIC, burstFrame } from "./burst.mjs";
+import { Failure, Unsupported } from "./errors.mjs";
+import { receiveMessage, sendMessage } from "./io.mjs";
+import { HAS_CURVE, OPTION_NAMES, fromHex, getOption, optionSpec, setOption } from "./options.mjs";
+import { HAS_DRAFT, SOCKET_TYPES } from "./sockets.mjs";
+import { ZapHandler, ZapPolicy } from "./zap.mjs";
+
+const BINDING_VERSION = createRequire(import.meta.url)("zeromq/package.json").version;
+
+/** The driver's own version. */
+export const DRIVER_VERSION = "0.1.0";
+
+/** @typedef {import("./state.mjs").State} State */
+/** @typedef {(req: any, st: State) => Promise<object | [string, object]> | object | [string, object]} Handler */
+
+/**
+ * A request's timeout field as a deadline (performance.now() value).
+ * @param {any} req
+ * @param {string} field
+ * @param {number} dflt default in ms
+ */
+function deadlineOf(req, field, dflt) {
+  const ms = req[field] ?? dflt;
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+    throw new Failure("EINVAL", `${field} must be a non-negative number`);
+  }
+  return performance.now() + ms;
+}
+
+/**
+ * The zeromq.js send options of a message: RADIO needs a group (empty when the request gives
+ * none, as libzmq's message group is by default), SERVER a routing id.
+ * @param {import("./sockets.mjs").Entry} entry
+ * @param {any} req
+ */
+function sendMeta(entry, req) {
+  if (entry.type === "RADIO") return { group: req.group_hex == null ? "" : fromHex(req.group_hex, "group_hex") };
+  if (entry.type === "SERVER") {
+    const id = req.routing_id;
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+      throw new Failure("EINVAL", "a SERVER send needs routing_id (the integer a SERVER recv reported)");
+    }
+    return { routingId: id };
+  }
+  return undefined;
+}
+
+/**
+ * Decodes `parts_hex` (at least one frame).
+ * @param {unknown} list
+ * @param {string} what
+ * @returns {Buffer[]}
+ */
+function framesOf(list, what) {
+  if (!Array.isArray(list)) throw new Failure("EINVAL", `${what} must be a list of hex strings`);
+  return list.map((p) => fromHex(p, what));
+}
+
+/**
+ * bind/connect/disconnect/unbind: the endpoint field.
+ * @param {any} req
+ * @returns {string}
+ */
+function endpointOf(req) {
+  if (typeof req.endpoint !== "string") throw new Failure("EINVAL", "endpoint must be a string");
+  return req.endpoint;
+}
+
+/** @type {Record<string, Handler>} */
+export const HANDLERS = {
+  hello(_req, _st) {
+    return {
+      implementation: "zeromqjs",
+      version: DRIVER_VERSION,
+      library: "libzmq",
+      library_version: zmq.version,
+      binding: "zeromq.js",
+      binding_version: BINDING_VERSION,
+      protocol_version: 1,
+      socket_types: SOCKET_TYPES,
+      options: OPTION_NAMES,
+      mechanisms: ["NULL", "PLAIN", ...(HAS_CURVE ? ["CURVE"] : [])],
+      zmtp: ["3.0", "3.1"],
+      ops: OPS,
+      notes: [
+        "libzmq 4.3.5 with the draft API (prebuilt in the zeromq npm package); options are passed to libzmq unchanged by number; no library default is changed",
+        "zeromq.js sends whole messages only: send_part is unsupported",
+        "zeromq.js waits for a socket with libzmq's SNDTIMEO/RCVTIMEO: the driver sets them per wait slice (at most 10 ms); getsockopt of sndtimeo/rcvtimeo returns what the harness set",
+        "recv on a SERVER adds routing_id (integer), on a DISH group_hex; send on a SERVER needs routing_id; send on a RADIO takes group_hex (empty group if absent)",
+        "groups go through libzmq's C-string API (zmq_join, zmq_msg_set_group): a group is cut at its first 0x00 octet",
+        "events: value is 0 where libzmq reports a file descriptor (zeromq.js does not pass it on)",
+        "a PLAIN server authenticates only through ZAP (op zap); a CURVE server without a ZAP handler accepts every client key",
+      ],
+    };
+  },
+
+  socket(req, st) {
+    return { socket: st.sockets.create(req.type).handle };
+  },
+
+  setsockopt(req, st) {
+    const entry = st.sockets.get(req);
+    const spec = optionSpec(req.option);
+    setOption(entry.sock, spec, req.value);
+    if (spec.name === "sndtimeo" || spec.name === "rcvtimeo") entry.timeouts[spec.name] = req.value;
+    return {};
+  },
+
+  getsockopt(req, st) {
+    const entry = st.sockets.get(req);
+    const spec = optionSpec(req.option);
+    if (spec.name === "sndtimeo" || spec.name === "rcvtimeo") return { value: entry.timeouts[spec.name] };
+    return { value: getOption(entry.sock, spec) };
+  },
+
+  async bind(req, st) {
+    const entry = st.sockets.get(req);
+    await entry.sock.bind(endpointOf(req));
+    return { endpoint: entry.sock.lastEndpoint };
+  },
+
+  connect(req, st) {
+    st.sockets.get(req).sock.connect(endpointOf(req));
+    return {};
+  },
+
+  disconnect(req, st) {
+    st.sockets.get(req).sock.disconnect(endpointOf(req));
+    return {};
+  },
+
+  async unbind(req, st) {
+    await st.sockets.get(req).sock.unbind(endpointOf(req));
+    return {};
+  },
+
+  async send(req, st) {
+    const entry = st.sockets.get(req);
+    const parts = framesOf(req.parts_hex, "parts_hex");
+    if (parts.length === 0) throw new Failure("EINVAL", "parts_hex must not be empty");
+    const dontwait = Boolean(req.dontwait);
+    const deadline = deadlineOf(req, "timeout_ms", 1000);
+    const r = await sendMessage(entry, parts, sendMeta(entry, req), { dontwait, deadline, state: st });
+    return r === "ok" ? {} : [r === "interrupted" ? "timeout" : r, {}];
+  },
+
+  send_part() {
+    throw new Unsupported("zeromq.js sends whole messages only (no frame-at-a-time send with SNDMORE)");
+  },
+
+  async send_burst(req, st) {
+    const entry = st.sockets.get(req);
+    const topic = fromHex(req.topic_hex ?? "", "topic_hex");
+    const prefix = framesOf(req.prefix_hex ?? [], "prefix_hex");
+    const size = req.size ?? 0;
+    const nparts = req.parts ?? 1;
+    const count = req.count;
+    const first = req.first_seq ?? 0;
+    if (
+      !Number.isInteger(count) || count < 0 || !Number.isInteger(first) || first < 0 ||
+      !Number.isInteger(nparts) || nparts < 1 || nparts > 1024 ||
+      !Number.isInteger(size) || size < 0 || size > MAX_SIZE ||
+      topic.length > MAX_TOPIC || topic.includes(MAGIC)
+    ) {
+      throw new Failure("EINVAL", "bad burst parameters");
+    }
+    const meta = sendMeta(entry, req);
+    const dontwait = Boolean(req.dontwait);
+    const stopOnWb = req.stop_on_would_block ?? true;
+    const start = performance.now();
+    const deadline = deadlineOf(req, "timeout_ms", 10000);
+    const r = {
+      accepted: 0, would_block: 0, errors: 0, first_error: null, first_would_block_seq: null,
+      last_accepted_seq: null, stopped: "complete", max_send_us: 0,
+    };
+    for (let seq = first; seq < first + count; seq++) {
+      if (st.stop) {
+        r.stopped = "interrupted";
+        break;
+      }
+      const parts = [...prefix];
+      for (let i = 0; i < nparts; i++) parts.push(burstFrame(topic, seq, i, nparts, size));
+      const t = performance.now();
+      let out;
+      try {
+        out = await sendMessage(entry, parts, meta, { dontwait, deadline, state: st });
+      } catch (e) {
+        r.errors++;
+        r.first_error = { seq, code: e.code ?? "EDRIVER", message: e.message };
+        r.stopped = "error";
+        break;
+      } finally {
+        r.max_send_us = Math.max(r.max_send_us, Math.round((performance.now() - t) * 1000));
+      }
+      if (out === "ok") {
+        r.accepted++;
+        r.last_accepted_seq = seq;
+      } else if (out === "would_block") {
+        r.would_block++;
+        r.first_would_block_seq ??= seq;
+        if (stopOnWb || performance.now() >= deadline) {
+          r.stopped = stopOnWb ? "would_block" : "timeout";
+          break;
+        }
+      } else {
+        r.stopped = out; // "timeout" or "interrupted"
+        break;
+      }
+    }
+    return { ...r, elapsed_us: Math.round((performance.now() - start) * 1000) };
+  },
+
+  async recv(req, st) {
+    const entry = st.sockets.get(req);
+    const got = await receiveMessage(entry, deadlineOf(req, "timeout_ms", 1000), st);
+    if (typeof got === "string") return ["timeout", {}];
+    const out = { parts_hex: got.parts.map((p) => p.toString("hex")) };
+    if (entry.type === "SERVER") out.routing_id = got.meta.routingId;
+    if (entry.type === "DISH") out.group_hex = got.meta.group.toString("hex");
+    return out;
+  },
+
+  async drain(req, st) {
+    const entry = st.sockets.get(req);
+    const start = performance.now();
+    let last = start;
+    const deadline = deadlineOf(req, "timeout_ms", 5000);
+    const quiet = req.quiet_ms ?? 200;
+    const max = req.max_messages ?? Infinity;
+    const acc = new Drain(req.strip_prefix ?? 0, req.other_limit ?? 16);
+    let stopped;
+    for (;;) {
+      const now = performance.now();
+      const until = Math.min(deadline, last + quiet);
+      if (st.stop) stopped = "interrupted";
+      else if (acc.messages >= max) stopped = "max_messages";
+      else if (now >= deadline) stopped = "timeout";
+      else if (now >= until) stopped = "quiet";
+      if (stopped) break;
+      const got = await receiveMessage(entry, until, st);
+      if (typeof got !== "string") {
+        acc.push(got.parts);
+        last = performance.now();
+      }
+    }
+    const rep = acc.report(stopped, Math.round((performance.now() - start) * 1000));
+    return [acc.messages ? "ok" : "timeout", rep];
+  },
+
+  async events(req, st) {
+    const entry = st.sockets.get(req);
+    const deadline = deadlineOf(req, "timeout_ms", 0);
+    await st.turn(); // let the observer deliver what libzmq has already queued
+    if (!entry.monitor.events.length) await st.waitUntil(entry.monitor.next(), deadline);
+    const got = entry.monitor.take();
+    return [got.events.length ? "ok" : "timeout", got];
+  },
+
+  close(req, st) {
+    const entry = st.sockets.get(req);
+    if (req.linger_ms != null) {
+      if (!Number.isInteger(req.linger_ms)) throw new Failure("EINVAL", "linger_ms must be an integer");
+      entry.sock.setInt32Option(17, req.linger_ms);
+    }
+    const t = performance.now();
+    st.sockets.close(entry);
+    return { elapsed_ms: Math.round(performance.now() - t) };
+  },
+
+  join(req, st) {
+    return groupOp(req, st, "join");
+  },
+
+  leave(req, st) {
+    return groupOp(req, st, "leave");
+  },
+
+  zap(req, st) {
+    const old = st.zap ? st.zap.policy.stats : { requests: 0, accepted: 0, refused: 0 };
+    const replaced = st.zap !== null;
+    if (req.remove) {
+      st.zap?.close();
+      st.zap = null;
+      return { ...old, replaced };
+    }
+    const policy = new ZapPolicy(req);
+    if (st.zap) st.zap.policy = policy;
+    else st.zap = new ZapHandler(policy, st.log);
+    return { ...old, replaced };
+  },
+};
+
+/**
+ * join/leave on a DISH (zmq_join / zmq_leave, DRV-65).
+ * @param {any} req
+ * @param {State} st
+ * @param {"join" | "leave"} call
+ */
+function groupOp(req, st, call) {
+  if (!HAS_DRAFT) throw new Unsupported("this libzmq has no draft API (no RADIO/DISH)");
+  const entry = st.sockets.get(req);
+  const group = fromHex(req.group_hex, "group_hex");
+  if (typeof entry.sock[call] !== "function") {
+    throw new Failure("ENOTSUP", `a ${entry.type} socket cannot ${call} (libzmq: ENOTSUP)`);
+  }
+  entry.sock[call](group);
+  return {};
+}
+
+/** Ops `hello` lists: every handler but the unsupported ones. */
+export const OPS = [
+  "exit",
+  ...Object.keys(HANDLERS).filter((op) => op !== "send_part" && (HAS_DRAFT || !["join", "leave"].includes(op))),
+];
