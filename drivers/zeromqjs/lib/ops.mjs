@@ -44,7 +44,8 @@ function deadlineOf(req, field, dflt) {
 function sendMeta(entry, req) {
   if (entry.type === "RADIO") return { group: req.group_hex == null ? "" : fromHex(req.group_hex, "group_hex") };
   if (entry.type === "SERVER") {
-    const id = req.routing_id;
+    // an integer, or its decimal text (a scenario's saved `${r.routing_id}` arrives as text)
+    const id = typeof req.routing_id === "string" && /^[0-9]+$/.test(req.routing_id) ? Number(req.routing_id) : req.routing_id;
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
       throw new Failure("EINVAL", "a SERVER send needs routing_id (the integer a SERVER recv reported)");
     }
