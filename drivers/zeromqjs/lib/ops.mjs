@@ -122,9 +122,10 @@ export const HANDLERS = {
     return { value: getOption(entry.sock, spec) };
   },
 
-  async bind(req, st) {
+  bind(req, st) {
+    // bindSync: zeromq.js's bind() runs zmq_bind on a libuv worker thread
     const entry = st.sockets.get(req);
-    await entry.sock.bind(endpointOf(req));
+    entry.sock.bindSync(endpointOf(req));
     return { endpoint: entry.sock.lastEndpoint };
   },
 
@@ -139,7 +140,17 @@ export const HANDLERS = {
   },
 
   async unbind(req, st) {
-    await st.sockets.get(req).sock.unbind(endpointOf(req));
+    // zeromq.js 6.8.0 registers unbindSync as bindSync, so the async unbind() it is: it runs
+    // zmq_unbind on a libuv worker thread; the socket is marked busy meanwhile, so the idle
+    // timer does not call into it from this thread at the same time.
+    const entry = st.sockets.get(req);
+    const endpoint = endpointOf(req);
+    entry.busy = true;
+    try {
+      await entry.sock.unbind(endpoint);
+    } finally {
+      entry.busy = false;
+    }
     return {};
   },
 
