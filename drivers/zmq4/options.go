@@ -165,13 +165,9 @@ func (d *driver) opSetsockopt(r request) (reply, error) {
 		if name == "unsubscribe" {
 			opt = zmq4.OptionUnsubscribe
 		}
-		sk := s.build(d.ctx)
-		s.collectDials()
-		if s.dials > 0 {
-			s.deferred = append(s.deferred, subOp{opt, string(octet)})
-			return okReply(map[string]any{"deferred": true}), nil
-		}
-		if err := sk.SetOption(opt, string(octet)); err != nil {
+		// Not deferred while a Dial is pending: zmq4 keeps the topic and sends it on every
+		// connection it adds.
+		if err := s.build(d.ctx).SetOption(opt, string(octet)); err != nil {
 			return libError("setsockopt", err), nil
 		}
 	}
@@ -227,6 +223,13 @@ var errnoNames = map[syscall.Errno]string{
 	syscall.EMFILE:        "EMFILE",
 	syscall.ENOBUFS:       "ENOBUFS",
 	syscall.ENOMEM:        "ENOMEM",
+}
+
+// connectionEnded tells the errors with which zmq4's Recv reports that one connection ended.
+func connectionEnded(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, zmq4.ErrClosedConn) || errors.Is(err, net.ErrClosed)
 }
 
 // errCode maps a zmq4 error to an errno-style name (the README lists the mapping); zmq4 has
