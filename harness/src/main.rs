@@ -33,8 +33,8 @@ enum Command {
     List(ListArgs),
     /// Show a case: its requirements, steps and every allowed outcome.
     Explain(ExplainArgs),
-    /// Show which drivers are available here.
-    Drivers,
+    /// List every driver with its state here (ready, needs build, toolchain missing), or build them.
+    Drivers(DriversArgs),
     /// For every requirement, the cases that check it (or why it cannot be tested).
     Coverage(CoverageArgs),
     /// Test an endpoint that is already running, with no driver.
@@ -49,6 +49,25 @@ enum Command {
     #[command(hide = true)]
     Driver {
         /// Which built-in driver.
+        name: String,
+    },
+}
+
+#[derive(Args)]
+struct DriversArgs {
+    #[command(subcommand)]
+    action: Option<DriversAction>,
+    /// Do not start the ready drivers to ask for their `hello`.
+    #[arg(long)]
+    no_check: bool,
+}
+
+#[derive(Subcommand)]
+enum DriversAction {
+    /// Build one driver, or every driver whose toolchain is here (default: all).
+    Build {
+        /// A driver name, or `all`.
+        #[arg(default_value = "all")]
         name: String,
     },
 }
@@ -353,7 +372,7 @@ async fn run_command(args: RunArgs) -> Result<ExitCode, String> {
     let baseline_path = match (&args.baseline, args.no_baseline) {
         (_, true) => None,
         (Some(p), _) => Some(p.clone()),
-        (None, false) if drivers::KNOWN_DRIVERS.contains(&args.iut.as_str()) => {
+        (None, false) if drivers::is_named(&args.iut) => {
             let name = match &args.iut2 {
                 Some(other) if other != &args.iut => format!("{}+{other}", args.iut),
                 _ => args.iut.clone(),
@@ -617,31 +636,38 @@ fn coverage_command(args: CoverageArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn drivers_command() -> Result<ExitCode, String> {
-    for name in drivers::KNOWN_DRIVERS {
-        let line = match drivers::resolve(name) {
-            Err(e) => format!("unavailable: {e}"),
-            Ok(cmd) => match tokio::time::timeout(
-                std::time::Duration::from_secs(20),
-                run::contract_check(&cmd),
-            )
-            .await
-            {
-                Ok(Ok(h)) => format!(
-                    "ok: {} {} via {} · {} socket types · {} options · mechanisms {}",
-                    h.library,
-                    h.library_version,
-                    cmd.display(),
-                    h.socket_types.len(),
-                    h.options.len(),
-                    h.mechanisms.join(",")
-                ),
-                Ok(Err(e)) => format!("unavailable: {e}"),
-                Err(_) => "unavailable: no answer within 20 s".to_string(),
-            },
-        };
-        outln!("{name:<8} {line}");
+async fn drivers_command(args: DriversArgs) -> Result<ExitCode, String> {
+    use zmtp_harness::driver::listing::{self, BuildOutcome};
+    if let Some(DriversAction::Build { name }) = args.action {
+        let which = (name != "all").then_some(name.as_str());
+        let outcomes = tokio::task::spawn_blocking({
+            let which = which.map(str::to_owned);
+            move || listing::build(which.as_deref())
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let mut failed = 0;
+        for (driver, outcome) in &outcomes {
+            match outcome {
+                BuildOutcome::Built => outln!("{driver:<10} built"),
+                BuildOutcome::UpToDate => outln!("{driver:<10} up to date"),
+                BuildOutcome::Skipped(why) => outln!("{driver:<10} skipped: {why}"),
+                BuildOutcome::Failed(e) => {
+                    failed += 1;
+                    outln!("{driver:<10} FAILED: {e}");
+                }
+            }
+        }
+        return Ok(if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let rows = listing::list(&exe, !args.no_check).await;
+    outln!("{}", listing::table(&rows));
+    outln!("build: zmtp-harness drivers build [NAME|all]; `run --iut NAME` builds on first use");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -741,7 +767,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run_command(args).await,
             Command::List(args) => list_command(args),
             Command::Explain(args) => explain_command(args),
-            Command::Drivers => drivers_command().await,
+            Command::Drivers(args) => drivers_command(args).await,
             Command::Coverage(args) => coverage_command(args),
             Command::Probe(args) => probe_command(args).await,
             Command::Fuzz(args) => fuzz_command(args).await,

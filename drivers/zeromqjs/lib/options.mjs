@@ -123,7 +123,9 @@ export function setOption(sock, spec, value) {
  */
 export function getOption(sock, spec) {
   if (spec.kind === "hex") {
-    throw new Unsupported(`zeromq.js reads ${spec.name} only as NUL-terminated text, not as octets`);
+    throw new Unsupported(
+      `zeromq.js reads ${spec.name} only as NUL-terminated text, not as octets`,
+    );
   }
   if (spec.kind === "bool") return sock.getBoolOption(spec.id);
   return spec.width === 64 ? sock.getInt64Option(spec.id) : sock.getInt32Option(spec.id);

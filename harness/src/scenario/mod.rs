@@ -154,12 +154,37 @@ pub fn load_text(
     Ok(file
         .cases
         .into_iter()
-        .map(|case| LoadedCase {
-            case,
-            family: file.family.clone(),
-            source: path.to_string(),
+        .map(|mut case| {
+            if uses_second_process(&case) && !case.tags.iter().any(|t| t == PAIR_TAG) {
+                case.tags.push(PAIR_TAG.to_owned());
+            }
+            LoadedCase {
+                case,
+                family: file.family.clone(),
+                source: path.to_string(),
+            }
         })
         .collect())
+}
+
+/// The tag every case that starts a second implementation process (`on = "iut2"`) gets
+/// implicitly, so `--tag pair` selects what a cross-implementation run (`--iut2`) changes.
+pub const PAIR_TAG: &str = "pair";
+
+/// Whether any step of the case, at any depth, addresses the second process.
+pub fn uses_second_process(case: &Case) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| (k == "on" && v == "iut2") || walk(v)),
+            serde_json::Value::Array(items) => items.iter().any(walk),
+            _ => false,
+        }
+    }
+    case.steps
+        .iter()
+        .any(|s| serde_json::to_value(s).is_ok_and(|v| walk(&v)))
 }
 
 fn validate_case(family: &str, case: &Case, registry: &Registry, problems: &mut Vec<String>) {
