@@ -22,17 +22,28 @@ export const DRIVER_VERSION = "0.1.0";
 /** @typedef {(req: any, st: State) => Promise<object | [string, object]> | object | [string, object]} Handler */
 
 /**
+ * A non-negative integer field (DRV-11: an ill-typed field is EINVAL).
+ * @param {any} req
+ * @param {string} name
+ * @param {number} [dflt] default when absent; without one the field is required
+ * @returns {number}
+ */
+export function uint(req, name, dflt) {
+  const v = req[name] ?? dflt;
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new Failure("EINVAL", `${name} must be a non-negative integer, not ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
  * A request's timeout field as a deadline (performance.now() value).
  * @param {any} req
  * @param {string} field
  * @param {number} dflt default in ms
  */
 function deadlineOf(req, field, dflt) {
-  const ms = req[field] ?? dflt;
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
-    throw new Failure("EINVAL", `${field} must be a non-negative number`);
-  }
-  return performance.now() + ms;
+  return performance.now() + uint(req, field, dflt);
 }
 
 /**
@@ -186,20 +197,13 @@ export const HANDLERS = {
     const entry = st.sockets.get(req);
     const topic = fromHex(req.topic_hex ?? "", "topic_hex");
     const prefix = framesOf(req.prefix_hex ?? [], "prefix_hex");
-    const size = req.size ?? 0;
-    const nparts = req.parts ?? 1;
-    const count = req.count;
-    const first = req.first_seq ?? 0;
+    const size = uint(req, "size", 0);
+    const nparts = uint(req, "parts", 1);
+    const count = uint(req, "count");
+    const first = uint(req, "first_seq", 0);
     if (
-      !Number.isInteger(count) ||
-      count < 0 ||
-      !Number.isInteger(first) ||
-      first < 0 ||
-      !Number.isInteger(nparts) ||
       nparts < 1 ||
       nparts > 1024 ||
-      !Number.isInteger(size) ||
-      size < 0 ||
       size > MAX_SIZE ||
       topic.length > MAX_TOPIC ||
       topic.includes(MAGIC)
@@ -273,9 +277,9 @@ export const HANDLERS = {
     const start = performance.now();
     let last = start;
     const deadline = deadlineOf(req, "timeout_ms", 5000);
-    const quiet = req.quiet_ms ?? 200;
-    const max = req.max_messages ?? Infinity;
-    const acc = new Drain(req.strip_prefix ?? 0, req.other_limit ?? 16);
+    const quiet = uint(req, "quiet_ms", 200);
+    const max = req.max_messages == null ? Infinity : uint(req, "max_messages");
+    const acc = new Drain(uint(req, "strip_prefix", 0), uint(req, "other_limit", 16));
     let stopped;
     for (;;) {
       const now = performance.now();

@@ -76,7 +76,8 @@ export const OPTION_NAMES = Object.keys(TABLE)
  * @returns {OptionSpec & {name: string}}
  */
 export function optionSpec(name) {
-  if (typeof name !== "string" || !OPTION_NAMES.includes(name)) {
+  if (typeof name !== "string") throw new Failure("EINVAL", "option must be an option name");
+  if (!OPTION_NAMES.includes(name)) {
     throw new Unsupported(`option ${JSON.stringify(name)} is not supported`);
   }
   return { name, ...TABLE[name] };
