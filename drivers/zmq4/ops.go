@@ -35,7 +35,7 @@ var notes = []string{
 	"no DONTWAIT in zmq4: a dontwait send gives the library's blocking Send 2 ms, and a receive with timeout 0 gives Recv 2 ms",
 	"a send answered would_block or timeout may still be delivered: zmq4 cannot cancel a Send, so the message stays with the socket's sender goroutine; the next send on that socket waits for it (dontwait: would_block at once)",
 	"zmq4 has no LINGER: close (and exit) closes every connection at once; close with linger_ms is unsupported",
-	"sndhwm only on PUB (zmq4's HWM option: one queue for the whole socket, messages beyond it dropped silently; 0, the default, is unbounded); no rcvhwm",
+	"sndhwm only on PUB, so it is not in options (zmq4's HWM option: one queue for the whole socket, messages beyond it dropped silently; 0, the default, is unbounded); no rcvhwm",
 	"routing_id, plain_*, reconnect_ivl (zmq4 WithDialerRetry) and connect_timeout (WithDialerTimeout) are zmq4 constructor options: set them before the first bind/connect/send/recv",
 	"PLAIN: the role follows bind/connect (zmq4 makes every accepted connection the PLAIN server and every dialled one the client); a bound socket with client credentials or a connecting plain_server is unsupported; zmq4's PLAIN server accepts every user name and password and there is no ZAP",
 	"multi-frame messages are sent with SendMulti (one vectored write), single frames with Send",
