@@ -136,6 +136,8 @@ async function main() {
     st.requestStop();
     st.onStopAlways?.();
   };
+  // the harness went away (EPIPE on stdout): shut down like on EOF
+  process.stdout.on("error", () => onSignal("stdout closed"));
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   st.log(
