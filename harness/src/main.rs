@@ -45,6 +45,8 @@ enum Command {
     Replay(ReplayArgs),
     /// Decode ZMTP octets: greeting, frames and commands, or the first rule they break.
     Decode(DecodeArgs),
+    /// Check a driver against the driver protocol (DRV-nn), op by op, before running the suite.
+    DriverCheck(zmtp_harness::driver_check::Args),
     /// Run a built-in driver (used by the harness itself to start `libzmq` and `zmqrs`).
     #[command(hide = true)]
     Driver {
@@ -772,6 +774,7 @@ fn main() -> ExitCode {
             Command::Probe(args) => probe_command(args).await,
             Command::Fuzz(args) => fuzz_command(args).await,
             Command::Replay(args) => replay_command(args).await,
+            Command::DriverCheck(args) => Ok(zmtp_harness::driver_check::main(args).await),
             Command::Decode(_) | Command::Driver { .. } => Ok(ExitCode::SUCCESS),
         }
     });
