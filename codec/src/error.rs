@@ -492,6 +492,109 @@ pub struct StreamError {
 
 #[cfg(test)]
 mod tests {
+    use super::{CurveCommandKind, DecodeError};
+    use std::collections::BTreeSet;
+
+    /// One value of every variant (and of every requirement-dependent shape).
+    fn samples() -> Vec<DecodeError> {
+        use CurveCommandKind as C;
+        use DecodeError as E;
+        let mut all = vec![
+            E::TruncatedGreeting { found: 3 },
+            E::BadSignatureStart { found: 0 },
+            E::BadSignatureEnd { found: 0 },
+            E::LegacyPeer {
+                peer: crate::PeerVersion::Zmtp10,
+            },
+            E::InvalidMechanism { reason: "r" },
+            E::InvalidAsServer { found: 2 },
+            E::NonZeroFiller { index: 0, found: 1 },
+            E::TruncatedFrame { needed: 1 },
+            E::TrailingData { count: 1 },
+            E::ReservedFlags { flags: 0x80 },
+            E::CommandWithMore { flags: 0x05 },
+            E::SizeOverflow { size: u64::MAX },
+            E::FrameTooLarge { size: 2, max: 1 },
+            E::TruncatedMessage,
+            E::NotACommand { flags: 0 },
+            E::EmptyCommand,
+            E::CommandNameEmpty,
+            E::CommandNameOverrun {
+                declared: 2,
+                available: 1,
+            },
+            E::InvalidCommandName { found: 0 },
+            E::ErrorReasonLength {
+                declared: 2,
+                available: 1,
+            },
+            E::InvalidErrorReason { found: 0 },
+            E::PingTooShort { found: 0 },
+            E::ContextTooLong {
+                pong: false,
+                found: 17,
+            },
+            E::InvalidGroup {
+                leave: false,
+                reason: "r",
+            },
+            E::PlainHelloMalformed { reason: "r" },
+            E::PlainWelcomeNotEmpty { found: 1 },
+            E::CurveHelloVersion { major: 2, minor: 0 },
+            E::CurveHelloPadding,
+            E::PropertyNameEmpty { offset: 0 },
+            E::PropertyNameOverrun { offset: 0 },
+            E::InvalidPropertyName {
+                offset: 0,
+                found: 0,
+            },
+            E::PropertyValueOverrun { offset: 0 },
+            E::PropertyValueTooLarge { length: u32::MAX },
+            E::MechanismMismatch { peer: [0; 20] },
+            E::UnexpectedCommand { name: "X".into() },
+            E::HandshakeIncomplete,
+            E::ErrorAfterMessage,
+            E::NotASubscription { reason: "r" },
+            E::SubscriptionWithMore,
+        ];
+        for null in [true, false] {
+            all.push(E::AsServerMismatch {
+                found: 0,
+                expected: 1,
+                null,
+            });
+            all.push(E::UnexpectedMessage { phase: "p", null });
+        }
+        for command in [C::Hello, C::Welcome, C::Initiate, C::Ready, C::Message] {
+            all.push(E::CurveCommandSize { command, found: 0 });
+        }
+        all
+    }
+
+    /// Each requirement ID is written in three places: the message, [`DecodeError::requirement`]
+    /// and [`DecodeError::REQUIREMENTS`]; they must agree.
+    #[test]
+    fn requirement_ids_agree() {
+        let listed: BTreeSet<&str> = DecodeError::REQUIREMENTS.iter().copied().collect();
+        assert_eq!(listed.len(), DecodeError::REQUIREMENTS.len(), "duplicates");
+        let mut cited = BTreeSet::new();
+        for e in samples() {
+            let id = e.requirement();
+            assert!(
+                e.to_string().starts_with(&format!("[{id}] ")),
+                "{}: message {e:?} does not start with [{id}]",
+                e.kind()
+            );
+            assert!(
+                listed.contains(id),
+                "{}: {id} not in REQUIREMENTS",
+                e.kind()
+            );
+            cited.insert(id);
+        }
+        assert_eq!(cited, listed, "REQUIREMENTS lists IDs no error cites");
+    }
+
     /// Every decode result carries a `DecodeError`; keeping it small keeps results in
     /// registers (a 64-octet error made frame decoding 2.5x slower in `benches/decode.rs`).
     #[test]

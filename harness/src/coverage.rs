@@ -2,7 +2,8 @@
 //! why it cannot be tested (`zmtp-harness coverage`).
 
 use crate::registry::{Level, Registry, Testability};
-use crate::scenario::{LoadedCase, cited_requirements};
+use crate::scenario::{LoadedCase, ScenarioError, cited_requirements};
+use crate::vectors::VectorError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -12,22 +13,22 @@ use std::fmt::Write;
 pub fn all_cases(
     registry: &Registry,
     mut cases: Vec<LoadedCase>,
-) -> Result<Vec<LoadedCase>, String> {
-    cases.extend(crate::probe::cases("DEALER", registry).map_err(|e| e.to_string())?);
+) -> Result<Vec<LoadedCase>, ScenarioError> {
+    cases.extend(crate::probe::cases("DEALER", registry)?);
     Ok(cases)
 }
 
 /// Every requirement ID the golden vectors cite (one entry per citation).
-pub fn vector_citations() -> Vec<String> {
-    crate::vectors::load_dir(&crate::vectors::default_dir())
-        .map(|files| {
-            files
-                .into_iter()
-                .flat_map(|(_, f)| f.vectors)
-                .flat_map(|v| v.requirements)
-                .collect()
-        })
-        .unwrap_or_default()
+///
+/// # Errors
+///
+/// When a vector file cannot be read or parsed.
+pub fn vector_citations() -> Result<Vec<String>, VectorError> {
+    Ok(crate::vectors::load_dir(&crate::vectors::default_dir())?
+        .into_iter()
+        .flat_map(|(_, f)| f.vectors)
+        .flat_map(|v| v.requirements)
+        .collect())
 }
 
 /// One requirement's coverage.

@@ -10,7 +10,7 @@ use zmtp_harness::scenario;
 fn every_wire_testable_must_has_a_case() {
     let registry = Registry::bundled().unwrap();
     let cases = all_cases(&registry, scenario::builtin(&registry).unwrap()).unwrap();
-    let cov = Coverage::compute(&registry, &cases, &vector_citations());
+    let cov = Coverage::compute(&registry, &cases, &vector_citations().unwrap());
     let missing = cov.uncovered_musts(&registry, true);
     println!(
         "{}",

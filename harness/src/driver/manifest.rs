@@ -115,23 +115,28 @@ pub enum ManifestError {
         message: String,
     },
     /// The build command failed.
-    #[error(
-        "building driver {driver} failed ({status}): `{command}` in {dir}\n{output}\nfull log: {log}"
-    )]
-    BuildFailed {
-        /// The driver.
-        driver: String,
-        /// The command as run.
-        command: String,
-        /// Its working directory.
-        dir: String,
-        /// Its exit status.
-        status: String,
-        /// The last lines of its output.
-        output: String,
-        /// Where the whole output is.
-        log: String,
-    },
+    #[error("{0}")]
+    BuildFailed(Box<BuildFailure>),
+}
+
+/// A failed build: what ran, where, how it ended, and the end of its output.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "building driver {driver} failed ({status}): `{command}` in {dir}\n{output}\nfull log: {log}"
+)]
+pub struct BuildFailure {
+    /// The driver.
+    pub driver: String,
+    /// The command as run.
+    pub command: String,
+    /// Its working directory.
+    pub dir: String,
+    /// Its exit status.
+    pub status: String,
+    /// The last lines of its output.
+    pub output: String,
+    /// Where the whole output is.
+    pub log: String,
 }
 
 /// Where a driver stands on this machine.
@@ -191,10 +196,7 @@ impl DriverDir {
         if manifest.name != name {
             return Err(ManifestError::Parse {
                 path,
-                message: format!(
-                    "name = {:?} but the directory is {name:?}",
-                    manifest.name
-                ),
+                message: format!("name = {:?} but the directory is {name:?}", manifest.name),
             });
         }
         Ok(DriverDir {
@@ -321,14 +323,14 @@ impl DriverDir {
         }
         let text = fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(40).collect();
-        Err(ManifestError::BuildFailed {
+        Err(ManifestError::BuildFailed(Box::new(BuildFailure {
             driver: self.name().to_owned(),
             command,
             dir: self.dir.display().to_string(),
             status: status.to_string(),
             output: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
             log: log_path.display().to_string(),
-        })
+        })))
     }
 
     /// A fingerprint of the build command and the contents of every input file.
@@ -365,11 +367,10 @@ impl DriverDir {
                 let name = entry.file_name();
                 let path = rel.join(&name);
                 match entry.file_type() {
-                    Ok(t) if t.is_dir() => {
-                        if !SKIPPED_DIRS.iter().any(|s| name == *s) {
-                            pending.push(path);
-                        }
+                    Ok(t) if t.is_dir() && !SKIPPED_DIRS.iter().any(|s| name == *s) => {
+                        pending.push(path);
                     }
+                    Ok(t) if t.is_dir() => {}
                     Ok(_) if set.is_match(&path) => {
                         found.insert(path);
                     }
@@ -456,8 +457,8 @@ mod tests {
         assert!(d.ensure_built().unwrap());
         let count = fs::read_to_string(d.out.join("count")).unwrap();
         assert_eq!(count.lines().count(), 2);
-        let run = super::super::registry::split_command_line(&d.run_command(Path::new("/h")))
-            .unwrap();
+        let run =
+            super::super::registry::split_command_line(&d.run_command(Path::new("/h"))).unwrap();
         assert_eq!(
             run,
             vec![
@@ -471,7 +472,10 @@ mod tests {
     #[test]
     fn a_failed_build_shows_its_output_and_leaves_no_stamp() {
         let root = temp_root("fail");
-        write_manifest(&root, "[build]\ncommand = \"echo no compiler here >&2; exit 3\"");
+        write_manifest(
+            &root,
+            "[build]\ncommand = \"echo no compiler here >&2; exit 3\"",
+        );
         let d = DriverDir::load(&root, "demo").unwrap();
         let err = d.ensure_built().unwrap_err().to_string();
         assert!(err.contains("no compiler here"), "{err}");

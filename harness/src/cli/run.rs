@@ -1,0 +1,152 @@
+//! `run`: run scenarios against an implementation and judge it.
+//!
+//! Exit status: 0 when every result matches expectations (the baseline, or PASS/INFO/WARN/
+//! UNSUPPORTED without one), 1 on a conformance deviation (a FAIL, a baseline mismatch, or a
+//! verdict that flips between repetitions), 2 on a harness or driver error.
+
+use super::{Error, ScenarioSource, out, outln};
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use zmtp_harness::baseline::{Baseline, Deviation};
+use zmtp_harness::driver::registry as drivers;
+use zmtp_harness::report::{self, BaselineReport};
+use zmtp_harness::run::{self, RunOptions};
+use zmtp_harness::verdict::Verdict;
+
+/// Options of `run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Implementation under test: libzmq, zmqrs, pyzmq, or a driver command line.
+    #[arg(long, default_value = "libzmq")]
+    iut: String,
+    /// Implementation for the second process of pair scenarios (default: same as --iut).
+    #[arg(long)]
+    iut2: Option<String>,
+    /// Run only cases matching this glob (a family name selects the family); repeatable.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// Skip cases matching this glob; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Run only cases with this tag (seed, wire, ...); repeatable.
+    #[arg(long)]
+    tag: Vec<String>,
+    #[command(flatten)]
+    source: ScenarioSource,
+    /// Write the full report as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Stretch every wait and upper time bound by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    timeout_scale: f64,
+    /// Compare with this baseline (default: baselines/<iut>.toml for a named driver).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Do not compare with any baseline.
+    #[arg(long, conflicts_with = "baseline")]
+    no_baseline: bool,
+    /// Rewrite the baseline from this run.
+    #[arg(long)]
+    update_baseline: bool,
+    /// Keep transcripts of passing cases in the JSON report too.
+    #[arg(long)]
+    keep_transcripts: bool,
+    /// Run the selection N times; a verdict that differs between runs is a deviation.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Do not print the details (transcripts) of failing cases.
+    #[arg(long)]
+    brief: bool,
+}
+
+impl RunArgs {
+    /// The baseline to compare with: `--baseline`, else `baselines/<iut>.toml` (or
+    /// `<iut>+<iut2>.toml`) for a named driver, none with `--no-baseline`.
+    fn baseline_path(&self) -> Option<PathBuf> {
+        match (&self.baseline, self.no_baseline) {
+            (_, true) => None,
+            (Some(p), _) => Some(p.clone()),
+            (None, false) if drivers::is_named(&self.iut) => {
+                let name = match &self.iut2 {
+                    Some(other) if other != &self.iut => format!("{}+{other}", self.iut),
+                    _ => self.iut.clone(),
+                };
+                Some(
+                    drivers::repo_root()
+                        .join("baselines")
+                        .join(format!("{name}.toml")),
+                )
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Runs the selection, compares with the baseline, prints and writes the reports.
+pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
+    let registry = super::registry()?;
+    let all = args.source.load(&registry)?;
+    let selected = run::select(&all, &args.cases, &args.exclude, &args.tag)?;
+    if selected.is_empty() {
+        return Err(Error::NoCase("no case matches the selection".into()));
+    }
+    let options = RunOptions {
+        iut: args.iut.clone(),
+        iut2: args.iut2.clone(),
+        cases: args.cases.clone(),
+        exclude: args.exclude.clone(),
+        tags: args.tag.clone(),
+        timeout_scale: args.timeout_scale,
+        keep_transcripts: args.keep_transcripts,
+        repeat: args.repeat,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let outcome = run::run(&options, registry, &selected).await?;
+    let mut report = outcome.report;
+    let baseline_path = args.baseline_path();
+    let mut deviations: Vec<Deviation> = Vec::new();
+    if let Some(path) = &baseline_path {
+        let baseline = Baseline::load(path)?;
+        if args.update_baseline {
+            let updated = baseline.updated(&args.iut, &report.results);
+            updated.save(path)?;
+            eprintln!(
+                "baseline {} rewritten: {} entries",
+                path.display(),
+                updated.cases.len()
+            );
+        } else {
+            deviations = baseline.compare(&report.results);
+        }
+        report.baseline = Some(BaselineReport {
+            path: path.display().to_string(),
+            listed: baseline.cases.len(),
+            deviations: deviations.clone(),
+        });
+    }
+    out!("{}", report::render_text(&report, !args.brief));
+    if !outcome.flips.is_empty() {
+        outln!("\nVerdicts that differed between the {} runs:", args.repeat);
+        for (id, vs) in &outcome.flips {
+            let vs: Vec<&str> = vs.iter().map(|v| v.as_str()).collect();
+            outln!("  {id}: {}", vs.join(" "));
+        }
+    }
+    super::write_reports(&report, args.json.as_deref(), args.junit.as_deref())?;
+    let any = |v: Verdict| report.results.iter().any(|r| r.verdict == v);
+    Ok(if any(Verdict::Error) {
+        ExitCode::from(2)
+    } else if !outcome.flips.is_empty()
+        || (baseline_path.is_some() && !args.update_baseline && !deviations.is_empty())
+        || (baseline_path.is_none() && any(Verdict::Fail))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
