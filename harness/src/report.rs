@@ -1,7 +1,7 @@
 //! Reports of a run: a text summary for people, JSON for machines, JUnit XML for CI.
 
 use crate::baseline::Deviation;
-use crate::verdict::{CaseResult, Verdict};
+use crate::verdict::{CaseResult, PeerRecord, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -340,4 +340,32 @@ pub fn junit(report: &RunReport) -> String {
     out.add_test_suites(suites.into_values());
     out.to_string()
         .unwrap_or_else(|e| format!("<!-- junit error: {e} -->"))
+}
+
+/// Events a non-passing case's peer record keeps by default (the first and last halves).
+pub const EVENTS_KEPT: usize = 400;
+/// Events a passing case's summary keeps.
+pub const SUMMARY_EVENTS: usize = 16;
+
+/// What a case's report keeps of its raw-peer connections. With `keep_all` (`--keep-transcripts`)
+/// everything; otherwise every octet of a non-passing case with its first and last
+/// [`EVENTS_KEPT`] events, and a bounded summary of a passing case (no octets, the first lines of
+/// the hex dump and decoded streams, [`SUMMARY_EVENTS`] events).
+pub fn bound_peers(
+    mut peers: Vec<PeerRecord>,
+    keep_all: bool,
+    verdict: Verdict,
+) -> Vec<PeerRecord> {
+    if keep_all {
+        return peers;
+    }
+    let passed = verdict == Verdict::Pass;
+    for p in &mut peers {
+        if passed {
+            p.bound(SUMMARY_EVENTS, false);
+        } else {
+            p.bound(EVENTS_KEPT, true);
+        }
+    }
+    peers
 }
