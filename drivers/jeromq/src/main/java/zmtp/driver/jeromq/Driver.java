@@ -189,11 +189,11 @@ final class Driver {
       return new Handled(
           reply(req.id(), "unsupported", message("unknown op \"" + req.op() + "\"")));
     }
-    return new Handled(run(handler, req), req.op().equals("exit"));
+    return new Handled(execute(handler, req), req.op().equals("exit"));
   }
 
   /** Runs one op; every exception becomes an {@code unsupported} or {@code error} reply. */
-  private ObjectNode run(Handler handler, Request req) {
+  private ObjectNode execute(Handler handler, Request req) {
     try {
       Reply r = handler.handle(req);
       return reply(req.id(), r.result(), r.fields());
@@ -279,7 +279,7 @@ final class Driver {
     }
   }
 
-  /** Waits one turn for {@code events} on {@code s}; false once the deadline passed or a signal came. */
+  /** Waits one turn for {@code events} on {@code s}; false after the deadline or a signal. */
   private boolean await(SocketBase s, int events, long deadline) {
     long left = deadline - System.nanoTime();
     if (left <= 0 || stop.get()) {
@@ -689,12 +689,16 @@ final class Driver {
     r.put("would_block", wouldBlock);
     r.put("errors", errors);
     r.set("first_error", firstError == null ? JSON.nullNode() : firstError);
-    r.set("first_would_block_seq", firstWouldBlock == null ? JSON.nullNode() : JSON.numberNode(firstWouldBlock));
-    r.set("last_accepted_seq", lastAccepted == null ? JSON.nullNode() : JSON.numberNode(lastAccepted));
+    r.set("first_would_block_seq", orNull(firstWouldBlock));
+    r.set("last_accepted_seq", orNull(lastAccepted));
     r.put("stopped", stopped);
     r.put("elapsed_us", (System.nanoTime() - start) / 1000);
     r.put("max_send_us", maxSendNs / 1000);
     return Reply.ok(r);
+  }
+
+  private static JsonNode orNull(Long value) {
+    return value == null ? JSON.nullNode() : JSON.numberNode(value);
   }
 
   /** One whole message if one is there now, else null (EAGAIN); other errors are failures. */
