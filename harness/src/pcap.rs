@@ -117,8 +117,8 @@ fn segment(
 /// The packets of one connection: handshake, the kept octets in time order, FIN both ways.
 fn connection(p: &PeerRecord, index: usize) -> Result<Vec<Packet>, PcapError> {
     let e = ends(p, index);
-    let first = p.chunks.first().map_or(0, |c| c.t_us);
-    let last = p.chunks.last().map_or(0, |c| c.t_us);
+    let first = p.chunks.iter().map(|c| c.t_us).min().unwrap_or(0);
+    let last = p.chunks.iter().map(|c| c.t_us).max().unwrap_or(0);
     let mut out = Vec::new();
     let mut push = |t_us: u64, from_peer: bool, seq: u32, ack: u32, flags, payload: &[u8]| {
         let (from, to) = if from_peer {
@@ -138,7 +138,11 @@ fn connection(p: &PeerRecord, index: usize) -> Result<Vec<Packet>, PcapError> {
     push(t0 + 2, true, ISN_PEER + 1, ISN_IUT + 1, Flags::Ack, &[])?;
     // Octets acknowledged so far in each direction: what the other side has seen by then.
     let (mut sent_end, mut recv_end) = (0u64, 0u64);
-    for c in &p.chunks {
+    // Recorded order can differ from time order by a few microseconds between the reader and
+    // the writer; acknowledgements must follow time.
+    let mut chunks: Vec<&crate::peer::Chunk> = p.chunks.iter().collect();
+    chunks.sort_by_key(|c| c.t_us);
+    for c in chunks {
         for (i, part) in c.bytes.chunks(SEGMENT).enumerate() {
             let offset = c.offset + (i * SEGMENT) as u64;
             let end = offset + part.len() as u64;
