@@ -369,3 +369,56 @@ pub fn bound_peers(
     }
     peers
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::{Chunk, Direction};
+
+    fn peer(events: usize) -> PeerRecord {
+        PeerRecord {
+            name: "p".into(),
+            events: (0..events)
+                .map(|i| format!("{i} {}", "x".repeat(i)))
+                .collect(),
+            transcript: "l\n".repeat(20),
+            decoded_in: String::new(),
+            decoded_out: String::new(),
+            chunks: vec![Chunk {
+                t_us: 1,
+                dir: Direction::In,
+                offset: 0,
+                bytes: vec![1, 2, 3],
+            }],
+            local_addr: None,
+            peer_addr: None,
+            case_start_unix_us: 0,
+            events_dropped: 0,
+        }
+    }
+
+    #[test]
+    fn a_failing_case_keeps_its_octets_and_bounded_events() {
+        let p = &bound_peers(vec![peer(1000)], false, Verdict::Fail)[0];
+        assert_eq!(p.chunks.len(), 1);
+        assert_eq!(p.events.len(), EVENTS_KEPT + 1);
+        assert_eq!(p.events_dropped, 1000 - EVENTS_KEPT);
+        assert!(p.events[0].starts_with("0 "));
+        assert!(p.events.last().unwrap().starts_with("999 "));
+        assert!(
+            p.events
+                .iter()
+                .all(|e| e.len() < crate::verdict::EVENT_CHARS + 40)
+        );
+    }
+
+    #[test]
+    fn a_passing_case_keeps_a_summary_unless_asked() {
+        let p = &bound_peers(vec![peer(100)], false, Verdict::Pass)[0];
+        assert!(p.chunks.is_empty());
+        assert_eq!(p.events.len(), SUMMARY_EVENTS + 1);
+        assert!(p.transcript.lines().count() <= 9);
+        let p = &bound_peers(vec![peer(100)], true, Verdict::Pass)[0];
+        assert_eq!((p.chunks.len(), p.events.len()), (1, 100));
+    }
+}

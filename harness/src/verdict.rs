@@ -158,9 +158,21 @@ fn is_zero(n: &usize) -> bool {
 
 impl PeerRecord {
     /// Bounds what the record keeps: the first and last `events / 2` events (the count of the
-    /// rest goes to `events_dropped`); with `octets` false also the chunks, the hex dump and
+    /// rest goes to `events_dropped`), each cut to [`EVENT_CHARS`] characters; with `octets` false also the chunks, the hex dump and
     /// the decoded streams beyond their first lines (the summary of a passing case).
     pub fn bound(&mut self, events: usize, octets: bool) {
+        // An event can carry a whole message in hex; the octets are in `chunks` already.
+        for e in &mut self.events {
+            if e.len() > EVENT_CHARS {
+                let mut cut = EVENT_CHARS;
+                while !e.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                let total = e.len();
+                e.truncate(cut);
+                e.push_str(&format!("… ({total} characters)"));
+            }
+        }
         if self.events.len() > events {
             let head = events / 2;
             let tail = events - head;
@@ -190,6 +202,9 @@ impl PeerRecord {
         }
     }
 }
+
+/// Characters of one event line kept by [`PeerRecord::bound`].
+pub const EVENT_CHARS: usize = 400;
 
 /// Lines of the hex dump and decoded streams a passing case's summary keeps.
 const SUMMARY_LINES: usize = 8;
