@@ -77,38 +77,62 @@ impl Decoder {
     /// next call. After an error the decoder stays failed and returns the same error.
     #[inline]
     pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Status<Item<'a>>, StreamError> {
+        // The hot path, kept small enough to inline into the caller's loop: a frame after the
+        // greeting. The greeting and a failed decoder are out of line, errors are cold.
+        if let (State::Frames { .. }, None) = (self.state, &self.failed) {
+            return self.decode_frame(input);
+        }
+        self.decode_slow(input)
+    }
+
+    #[inline(always)]
+    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<Status<Item<'a>>, StreamError> {
+        match Frame::load_inline(input, &self.config) {
+            Ok(Status::Done(frame, used)) => {
+                self.offset = self.offset.saturating_add(used as u64);
+                // A command between the frames of a message does not end the message.
+                if !frame.is_command() {
+                    self.state = State::Frames {
+                        in_message: frame.more(),
+                    };
+                }
+                Ok(Status::Done(Item::Frame(frame), used))
+            }
+            Ok(Status::NeedMore(n)) => Ok(Status::NeedMore(n)),
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+
+    /// [`Decoder::decode`] of the greeting, or after a failure.
+    #[inline(never)]
+    fn decode_slow<'a>(&mut self, input: &'a [u8]) -> Result<Status<Item<'a>>, StreamError> {
         if let Some(e) = &self.failed {
             return Err((**e).clone());
         }
-        let result = match self.state {
-            State::Greeting => {
-                Greeting::load(input, &self.config.strictness).map(|s| s.map(Item::Greeting))
-            }
-            State::Frames { .. } => Frame::load(input, &self.config).map(|s| s.map(Item::Frame)),
-        };
-        match result {
-            Ok(Status::Done(item, used)) => {
-                self.offset = self.offset.saturating_add(used as u64);
-                self.state = match item {
-                    Item::Greeting(_) => State::Frames { in_message: false },
-                    // A command between the frames of a message does not end the message.
-                    Item::Frame(f) if f.is_command() => self.state,
-                    Item::Frame(f) => State::Frames {
-                        in_message: f.more(),
-                    },
-                };
-                Ok(Status::Done(item, used))
-            }
-            Ok(Status::NeedMore(n)) => Ok(Status::NeedMore(n)),
-            Err(error) => {
-                let e = StreamError {
-                    offset: self.offset,
-                    error,
-                };
-                self.failed = Some(Box::new(e.clone()));
-                Err(e)
-            }
+        match self.state {
+            State::Greeting => match Greeting::load(input, &self.config.strictness) {
+                Ok(Status::Done(greeting, used)) => {
+                    self.offset = self.offset.saturating_add(used as u64);
+                    self.state = State::Frames { in_message: false };
+                    Ok(Status::Done(Item::Greeting(greeting), used))
+                }
+                Ok(Status::NeedMore(n)) => Ok(Status::NeedMore(n)),
+                Err(error) => Err(self.fail(error)),
+            },
+            State::Frames { .. } => self.decode_frame(input),
         }
+    }
+
+    /// Records `error` at the current offset; the decoder stays failed.
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, error: DecodeError) -> StreamError {
+        let e = StreamError {
+            offset: self.offset,
+            error,
+        };
+        self.failed = Some(Box::new(e.clone()));
+        e
     }
 
     /// Checks that a stream may end here: not inside a frame (`pending` octets undecoded)

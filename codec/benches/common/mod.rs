@@ -171,10 +171,7 @@ pub fn hand_decode(wire: &[u8]) -> Sink {
     let Some(mut rest) = wire.get(64..) else {
         return sink;
     };
-    loop {
-        let Some((&flags, after)) = rest.split_first() else {
-            break;
-        };
+    while let Some((&flags, after)) = rest.split_first() {
         let (size, after) = if flags & 0x02 != 0 {
             let Some((size, after)) = after.split_first_chunk::<8>() else {
                 break;
