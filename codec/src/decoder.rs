@@ -5,8 +5,9 @@
 //! complete item borrowing from it and how many octets that item used, or says how many more
 //! octets it needs. [`StreamDecoder`] adds the buffer, for callers that receive chunks.
 
+use crate::frame::HeaderRules;
 use crate::parse::Status;
-use crate::{Config, DecodeError, Frame, Greeting, StreamError};
+use crate::{Config, DecodeError, Frame, GREETING_LEN, Greeting, StreamError};
 use bytes::{Buf, BytesMut};
 
 /// One decoded item of a ZMTP stream.
@@ -19,17 +20,31 @@ pub enum Item<'a> {
     Frame(Frame<'a>),
 }
 
+/// What [`Decoder::decode_slow`] found, small enough to come back in registers.
+enum Slow {
+    NeedMore(usize),
+    /// A greeting, accepted: the first 64 octets of the input.
+    Greeting,
+    Failed(Box<StreamError>),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Greeting,
-    Frames { in_message: bool },
+    Frames,
+    /// The error is in `failed`.
+    Failed,
 }
 
 /// A sans-IO decoder for one direction of a ZMTP 3.x connection.
 #[derive(Debug, Clone)]
 pub struct Decoder {
     config: Config,
+    /// `config`'s frame header rules, worked out once.
+    rules: HeaderRules,
     state: State,
+    /// The last message frame had MORE set (kept when the decoder fails).
+    in_message: bool,
     offset: u64,
     failed: Option<Box<StreamError>>,
 }
@@ -39,7 +54,9 @@ impl Decoder {
     pub fn new(config: Config) -> Self {
         Decoder {
             config,
+            rules: HeaderRules::new(&config),
             state: State::Greeting,
+            in_message: false,
             offset: 0,
             failed: None,
         }
@@ -49,7 +66,9 @@ impl Decoder {
     pub fn frames(config: Config) -> Self {
         Decoder {
             config,
-            state: State::Frames { in_message: false },
+            rules: HeaderRules::new(&config),
+            state: State::Frames,
+            in_message: false,
             offset: 0,
             failed: None,
         }
@@ -68,70 +87,83 @@ impl Decoder {
     /// Whether the last frame decoded had MORE set, i.e. the stream is inside a multipart
     /// message. A stream that ends here ends mid-message (FRAME-11).
     pub fn in_message(&self) -> bool {
-        matches!(self.state, State::Frames { in_message: true })
+        self.in_message
     }
 
     /// Decodes the next item from the front of `input`, the octets not yet consumed.
     ///
     /// On [`Status::Done`] the caller must drop that many octets from the front before the
     /// next call. After an error the decoder stays failed and returns the same error.
-    #[inline]
-    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Status<Item<'a>>, StreamError> {
-        // The hot path, kept small enough to inline into the caller's loop: a frame after the
-        // greeting. The greeting and a failed decoder are out of line, errors are cold.
-        if let (State::Frames { .. }, None) = (self.state, &self.failed) {
-            return self.decode_frame(input);
-        }
-        self.decode_slow(input)
-    }
-
     #[inline(always)]
-    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<Status<Item<'a>>, StreamError> {
-        match Frame::load_inline(input, &self.config) {
-            Ok(Status::Done(frame, used)) => {
-                self.offset = self.offset.saturating_add(used as u64);
-                // A command between the frames of a message does not end the message.
-                if !frame.is_command() {
-                    self.state = State::Frames {
-                        in_message: frame.more(),
-                    };
+    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Status<Item<'a>>, StreamError> {
+        // The frame path is small enough to inline into the caller's loop. Everything else
+        // (greeting, errors, a failed decoder) is out of line and answers in a register-sized
+        // `Slow`, never by writing the result through a pointer: a result that some call
+        // writes in memory stays in memory on every path, and the frame path then pays a
+        // store and a load on the chain from one frame to the next.
+        if self.state == State::Frames {
+            match Frame::load_with(input, &self.rules) {
+                Ok(Status::Done(frame, used)) => {
+                    // Cannot wrap: no stream carries 2^64 octets.
+                    self.offset = self.offset.wrapping_add(used as u64);
+                    // A command between the frames of a message does not end the message.
+                    if !frame.is_command() {
+                        self.in_message = frame.more();
+                    }
+                    return Ok(Status::Done(Item::Frame(frame), used));
                 }
-                Ok(Status::Done(Item::Frame(frame), used))
+                Ok(Status::NeedMore(n)) => return Ok(Status::NeedMore(n)),
+                Err(error) => return Err(*self.fail(error)),
             }
-            Ok(Status::NeedMore(n)) => Ok(Status::NeedMore(n)),
-            Err(error) => Err(self.fail(error)),
+        }
+        match self.decode_slow(input) {
+            Slow::NeedMore(n) => Ok(Status::NeedMore(n)),
+            Slow::Greeting => match input.first_chunk().and_then(Greeting::from_accepted) {
+                Some(greeting) => Ok(Status::Done(Item::Greeting(greeting), GREETING_LEN)),
+                None => Err(*self.fail(DecodeError::TruncatedGreeting { found: input.len() })),
+            },
+            Slow::Failed(error) => Err(*error),
         }
     }
 
     /// [`Decoder::decode`] of the greeting, or after a failure.
     #[inline(never)]
-    fn decode_slow<'a>(&mut self, input: &'a [u8]) -> Result<Status<Item<'a>>, StreamError> {
-        if let Some(e) = &self.failed {
-            return Err((**e).clone());
-        }
-        match self.state {
+    fn decode_slow(&mut self, input: &[u8]) -> Slow {
+        let error = match self.state {
+            State::Failed => {
+                return Slow::Failed(self.failed.clone().unwrap_or_else(|| {
+                    Box::new(StreamError {
+                        offset: self.offset,
+                        error: DecodeError::TruncatedFrame { needed: 1 },
+                    })
+                }));
+            }
+            // Not reached: `decode` reads frames itself.
+            State::Frames => return Slow::NeedMore(1),
             State::Greeting => match Greeting::load(input, &self.config.strictness) {
-                Ok(Status::Done(greeting, used)) => {
+                Ok(Status::Done(_, used)) => {
                     self.offset = self.offset.saturating_add(used as u64);
-                    self.state = State::Frames { in_message: false };
-                    Ok(Status::Done(Item::Greeting(greeting), used))
+                    self.state = State::Frames;
+                    return Slow::Greeting;
                 }
-                Ok(Status::NeedMore(n)) => Ok(Status::NeedMore(n)),
-                Err(error) => Err(self.fail(error)),
+                Ok(Status::NeedMore(n)) => return Slow::NeedMore(n),
+                Err(error) => error,
             },
-            State::Frames { .. } => self.decode_frame(input),
-        }
+        };
+        Slow::Failed(self.fail(error))
     }
 
-    /// Records `error` at the current offset; the decoder stays failed.
+    /// Records `error` at the current offset; the decoder stays failed. Boxed so that it
+    /// reaches the caller in a register.
     #[cold]
     #[inline(never)]
-    fn fail(&mut self, error: DecodeError) -> StreamError {
-        let e = StreamError {
+    fn fail(&mut self, error: DecodeError) -> Box<StreamError> {
+        let e = Box::new(StreamError {
             offset: self.offset,
             error,
-        };
-        self.failed = Some(Box::new(e.clone()));
+        });
+        self.failed = Some(e.clone());
+        self.state = State::Failed;
         e
     }
 
@@ -146,7 +178,7 @@ impl Decoder {
                 DecodeError::TruncatedGreeting { found: pending }
             }
             _ if pending > 0 => DecodeError::TruncatedFrame { needed: 1 },
-            State::Frames { in_message: true } => DecodeError::TruncatedMessage,
+            _ if self.in_message => DecodeError::TruncatedMessage,
             _ => return Ok(()),
         };
         Err(StreamError {
