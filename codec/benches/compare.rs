@@ -10,7 +10,8 @@
 //! then single-frame messages of 1, 16, 64, 256 octets, 1 KiB or 8 KiB, 2-, 3- or 8-frame
 //! messages of 64-octet parts, or a mixed PUB-like stream (topic, sometimes a second part, a
 //! payload of 16 octets to 8 KiB, a PING after every 50th message). Each row times, one after
-//! another in each of N interleaved rounds, and keeps each one's fastest round:
+//! another in each of N interleaved rounds (in reverse order every other round), and keeps
+//! each one's fastest round:
 //!
 //! - `hand`: the loop a user would write by hand (flags, 1- or 8-octet size, borrowed body; no
 //!   validation beyond bounds), `common::hand_decode`;
@@ -145,6 +146,16 @@ impl<const N: usize> Timings<N> {
     }
 }
 
+/// The order of the columns in round `round`: forwards, then backwards, so that no column
+/// always runs right after the same other one (and finds its caches as that one left them).
+fn order<const N: usize>(round: usize) -> [usize; N] {
+    let mut order: [usize; N] = std::array::from_fn(|i| i);
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
 fn decode_row(case: &Case, rounds: usize) -> String {
     let Wire { octets, frames } = case.frames.wire(case.pings);
     // Check once that every loop sees the same frames.
@@ -168,40 +179,31 @@ fn decode_row(case: &Case, rounds: usize) -> String {
 
     let mut dst = vec![0u8; octets.len()];
     let mut t = Timings::<5>::new();
-    for _ in 0..rounds {
-        t.keep(
-            0,
-            time(|| {
-                black_box(common::hand_decode(black_box(&octets)));
-            }),
-        );
-        t.keep(
-            1,
-            time(|| {
-                black_box(common::codec_decode(black_box(&octets), Profile::Strict));
-            }),
-        );
-        t.keep(
-            2,
-            time(|| {
-                black_box(common::codec_decode(black_box(&octets), Profile::Lenient));
-            }),
-        );
-        let mut src = BytesMut::from(&octets[..]);
-        t.keep(
-            3,
-            time(|| {
-                black_box(zmqrs_decode(black_box(&mut src)));
-            }),
-        );
-        drop(src);
-        t.keep(
-            4,
-            time(|| {
-                dst.copy_from_slice(black_box(&octets));
-                black_box(&dst);
-            }),
-        );
+    for round in 0..rounds {
+        for i in order::<5>(round) {
+            let d = match i {
+                0 => time(|| {
+                    black_box(common::hand_decode(black_box(&octets)));
+                }),
+                1 => time(|| {
+                    black_box(common::codec_decode(black_box(&octets), Profile::Strict));
+                }),
+                2 => time(|| {
+                    black_box(common::codec_decode(black_box(&octets), Profile::Lenient));
+                }),
+                3 => {
+                    let mut src = BytesMut::from(&octets[..]);
+                    time(|| {
+                        black_box(zmqrs_decode(black_box(&mut src)));
+                    })
+                }
+                _ => time(|| {
+                    dst.copy_from_slice(black_box(&octets));
+                    black_box(&dst);
+                }),
+            };
+            t.keep(i, d);
+        }
     }
     let ns = |i| t.per(i, frames);
     format!(
@@ -237,39 +239,38 @@ fn encode_row(case: &Case, rounds: usize) -> String {
     }
     assert_eq!(&theirs[..], &hand[..], "{}: zmq.rs", case.name);
 
+    // memcpy copies its own buffer (not `ours`, which would then be warm for the codec).
+    let source = hand.clone();
     let mut copy = vec![0u8; wire_len];
     let mut t = Timings::<4>::new();
-    for _ in 0..rounds {
-        hand.clear();
-        t.keep(
-            0,
-            time(|| common::hand_encode(black_box(frames), &mut hand)),
-        );
-        black_box(&hand);
-        ours.clear();
-        t.keep(
-            1,
-            time(|| common::codec_encode(black_box(frames), &mut ours)),
-        );
-        black_box(&ours);
-        let messages = zmqrs_messages(frames);
-        theirs.clear();
-        t.keep(
-            2,
-            time(|| {
-                for m in messages {
-                    zmq_codec.encode(Message::Message(m), &mut theirs).unwrap();
+    for round in 0..rounds {
+        for i in order::<4>(round) {
+            let d = match i {
+                0 => {
+                    hand.clear();
+                    time(|| common::hand_encode(black_box(frames), &mut hand))
                 }
-            }),
-        );
-        black_box(&theirs);
-        t.keep(
-            3,
-            time(|| {
-                copy.copy_from_slice(black_box(&ours));
-                black_box(&copy);
-            }),
-        );
+                1 => {
+                    ours.clear();
+                    time(|| common::codec_encode(black_box(frames), &mut ours))
+                }
+                2 => {
+                    let messages = zmqrs_messages(frames);
+                    theirs.clear();
+                    time(|| {
+                        for m in messages {
+                            zmq_codec.encode(Message::Message(m), &mut theirs).unwrap();
+                        }
+                    })
+                }
+                _ => time(|| {
+                    copy.copy_from_slice(black_box(&source));
+                    black_box(&copy);
+                }),
+            };
+            t.keep(i, d);
+        }
+        black_box((&hand, &ours, &theirs));
     }
     let ns = |i| t.per(i, n);
     format!(

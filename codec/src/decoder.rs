@@ -230,11 +230,15 @@ impl StreamDecoder {
     }
 
     /// The next complete item, or `None` until more octets are fed.
+    ///
+    /// Decoded octets are dropped from the buffer at the next [`StreamDecoder::feed`], not
+    /// item by item: each item costs only the decoder's work.
+    #[inline]
     pub fn next_item(&mut self) -> Result<Option<Item<'_>>, StreamError> {
-        self.release();
-        match self.decoder.decode(&self.buf)? {
+        let pending = self.buf.get(self.consumed..).unwrap_or_default();
+        match self.decoder.decode(pending)? {
             Status::Done(item, used) => {
-                self.consumed = used;
+                self.consumed = self.consumed.saturating_add(used);
                 self.needed = 0;
                 Ok(Some(item))
             }

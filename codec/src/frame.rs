@@ -230,18 +230,17 @@ impl<'a> Frame<'a> {
     }
 
     /// Writes this frame. The size is 8 octets if LONG is set or the body needs it, else 1.
+    ///
+    /// The header goes out in one `put_slice` (one capacity check), as a hand-written
+    /// encoder would write it.
+    #[inline]
     pub fn encode(&self, dst: &mut impl BufMut) {
-        let long = self.is_long();
-        let flags = if long {
-            self.flags.0 | Flags::LONG
+        let len = self.body.len();
+        if self.flags.long() || len > MAX_SHORT_SIZE {
+            let [a, b, c, d, e, f, g, h] = (len as u64).to_be_bytes();
+            dst.put_slice(&[self.flags.0 | Flags::LONG, a, b, c, d, e, f, g, h]);
         } else {
-            self.flags.0
-        };
-        dst.put_u8(flags);
-        if long {
-            dst.put_u64(self.body.len() as u64);
-        } else {
-            dst.put_u8(self.body.len() as u8);
+            dst.put_slice(&[self.flags.0, len as u8]);
         }
         dst.put_slice(self.body);
     }
