@@ -102,7 +102,12 @@ impl Decoder {
         // writes in memory stays in memory on every path, and the frame path then pays a
         // store and a load on the chain from one frame to the next.
         if self.state == State::Frames {
-            match Frame::load_with(input, &self.rules) {
+            if let Some((frame, used)) = Frame::load_short_message(input, &self.rules) {
+                self.offset = self.offset.wrapping_add(used as u64);
+                self.in_message = frame.more();
+                return Ok(Status::Done(Item::Frame(frame), used));
+            }
+            match Frame::load_general(input, &self.rules) {
                 Ok(Status::Done(frame, used)) => {
                     // Cannot wrap: no stream carries 2^64 octets.
                     self.offset = self.offset.wrapping_add(used as u64);

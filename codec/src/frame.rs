@@ -158,26 +158,40 @@ impl<'a> Frame<'a> {
         input: &'a [u8],
         rules: &HeaderRules,
     ) -> Result<Status<Self>, DecodeError> {
-        // The common case first: a short message frame (flags 0 or MORE; no LONG, COMMAND or
-        // reserved bit, so no flags rule applies) whose header has arrived.
+        match Self::load_short_message(input, rules) {
+            Some((frame, used)) => Ok(Status::Done(frame, used)),
+            None => Self::load_general(input, rules),
+        }
+    }
+
+    /// The common case: a complete short message frame (flags 0 or MORE, so no LONG, no
+    /// COMMAND and no reserved bit, and no flags rule applies) within the size limit; `None`
+    /// for anything else, which [`Frame::load_general`] reads.
+    #[inline(always)]
+    pub(crate) fn load_short_message(
+        input: &'a [u8],
+        rules: &HeaderRules,
+    ) -> Option<(Self, usize)> {
         if let [flags, size, rest @ ..] = input
             && *flags <= Flags::MORE
         {
             let size = usize::from(*size);
-            if size as u64 > rules.limit {
-                return Err(size_error(size as u64, rules));
+            if size as u64 <= rules.limit
+                && let Some(body) = rest.get(..size)
+            {
+                let flags = Flags(*flags);
+                return Some((Frame { flags, body }, 2 + size));
             }
-            return match rest.get(..size) {
-                Some(body) => Ok(Status::Done(
-                    Frame {
-                        flags: Flags(*flags),
-                        body,
-                    },
-                    2 + size,
-                )),
-                None => Ok(Status::NeedMore(size - rest.len())),
-            };
         }
+        None
+    }
+
+    /// Any frame, or what it lacks, or why it is invalid.
+    #[inline(always)]
+    pub(crate) fn load_general(
+        input: &'a [u8],
+        rules: &HeaderRules,
+    ) -> Result<Status<Self>, DecodeError> {
         let Some((&flags, rest)) = input.split_first() else {
             return Ok(Status::NeedMore(1));
         };
