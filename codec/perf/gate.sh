@@ -29,7 +29,7 @@ declare -A measured
 paths=()
 while read -r path frames; do
   valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" \
-    --toggle-collect='perf_gate::measured' "$bin" "$path" >"$tmp/out" 2>"$tmp/err" \
+    --toggle-collect='*perf_gate::measured*' "$bin" "$path" >"$tmp/out" 2>"$tmp/err" \
     || { cat "$tmp/err" >&2; echo "gate: $path failed under valgrind" >&2; exit 2; }
   ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$tmp/cg.out")
   if [[ -z $ir || $ir -lt $frames ]]; then
@@ -88,7 +88,7 @@ if ((failed)); then
 gate: FAILED. A path costs more than $tolerance % over codec/perf/instructions.toml (or has no
 baseline). If the change is intended (or the compiler changed), run codec/perf/gate.sh --update
 and commit codec/perf/instructions.toml with a word on why; otherwise profile the path:
-  valgrind --tool=callgrind --toggle-collect='perf_gate::measured' \\
+  valgrind --tool=callgrind --toggle-collect='*perf_gate::measured*' \\
     $bin PATH && callgrind_annotate --inclusive=yes callgrind.out.*
 MSG
   exit 1
