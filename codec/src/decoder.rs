@@ -42,6 +42,9 @@ pub struct Decoder {
     config: Config,
     /// `config`'s frame header rules, worked out once.
     rules: HeaderRules,
+    /// `rules.short_bound` while reading frames, else 0: the fast path's size bound, which
+    /// thereby also stands for the state (one comparison where there would be two).
+    fast_bound: usize,
     state: State,
     /// The last message frame had MORE set (kept when the decoder fails).
     in_message: bool,
@@ -55,6 +58,7 @@ impl Decoder {
         Decoder {
             config,
             rules: HeaderRules::new(&config),
+            fast_bound: 0,
             state: State::Greeting,
             in_message: false,
             offset: 0,
@@ -64,9 +68,11 @@ impl Decoder {
 
     /// A decoder that starts after the greeting, at the first frame.
     pub fn frames(config: Config) -> Self {
+        let rules = HeaderRules::new(&config);
         Decoder {
             config,
-            rules: HeaderRules::new(&config),
+            rules,
+            fast_bound: rules.short_bound,
             state: State::Frames,
             in_message: false,
             offset: 0,
@@ -101,12 +107,12 @@ impl Decoder {
         // `Slow`, never by writing the result through a pointer: a result that some call
         // writes in memory stays in memory on every path, and the frame path then pays a
         // store and a load on the chain from one frame to the next.
+        if let Some((frame, used)) = Frame::load_short_message(input, self.fast_bound) {
+            self.offset = self.offset.wrapping_add(used as u64);
+            self.in_message = frame.more();
+            return Ok(Status::Done(Item::Frame(frame), used));
+        }
         if self.state == State::Frames {
-            if let Some((frame, used)) = Frame::load_short_message(input, &self.rules) {
-                self.offset = self.offset.wrapping_add(used as u64);
-                self.in_message = frame.more();
-                return Ok(Status::Done(Item::Frame(frame), used));
-            }
             match Frame::load_general(input, &self.rules) {
                 Ok(Status::Done(frame, used)) => {
                     // Cannot wrap: no stream carries 2^64 octets.
@@ -149,6 +155,7 @@ impl Decoder {
                 Ok(Status::Done(_, used)) => {
                     self.offset = self.offset.saturating_add(used as u64);
                     self.state = State::Frames;
+                    self.fast_bound = self.rules.short_bound;
                     return Slow::Greeting;
                 }
                 Ok(Status::NeedMore(n)) => return Slow::NeedMore(n),
@@ -169,6 +176,7 @@ impl Decoder {
         });
         self.failed = Some(e.clone());
         self.state = State::Failed;
+        self.fast_bound = 0;
         e
     }
 
@@ -284,6 +292,30 @@ impl StreamDecoder {
 mod tests {
     use super::*;
     use crate::{Mechanism, Profile, Version};
+
+    /// The short-frame fast path is taken only while reading frames, within the limit.
+    #[test]
+    fn fast_path_respects_state_and_limit() {
+        let cfg = Config::new(Profile::Strict);
+        // Before the greeting, a short frame's octets are a bad greeting.
+        let mut dec = Decoder::new(cfg);
+        let e = dec.decode(b"\x00\x01a").unwrap_err();
+        assert_eq!(e.error, DecodeError::BadSignatureStart { found: 0 });
+        // After a failure, the same error, whatever follows.
+        assert_eq!(dec.decode(b"\x00\x01a").unwrap_err(), e);
+        assert!(!dec.in_message());
+        // Over the configured maximum, even in a short frame.
+        let mut dec = Decoder::frames(cfg.with_max_frame_size(2));
+        assert!(matches!(dec.decode(b"\x01\x02ab"), Ok(Status::Done(..))));
+        assert!(dec.in_message());
+        let e = dec.decode(b"\x00\x03abc").unwrap_err();
+        assert_eq!(e.error, DecodeError::FrameTooLarge { size: 3, max: 2 });
+        assert_eq!(e.offset, 4);
+        assert!(dec.in_message(), "a failure keeps the message state");
+        let mut dec = Decoder::frames(cfg.with_max_frame_size(0));
+        assert!(matches!(dec.decode(b"\x00\x00"), Ok(Status::Done(_, 2))));
+        assert!(dec.decode(b"\x00\x01a").is_err());
+    }
 
     #[test]
     fn byte_at_a_time() {

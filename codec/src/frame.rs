@@ -158,25 +158,23 @@ impl<'a> Frame<'a> {
         input: &'a [u8],
         rules: &HeaderRules,
     ) -> Result<Status<Self>, DecodeError> {
-        match Self::load_short_message(input, rules) {
+        match Self::load_short_message(input, rules.short_bound) {
             Some((frame, used)) => Ok(Status::Done(frame, used)),
             None => Self::load_general(input, rules),
         }
     }
 
     /// The common case: a complete short message frame (flags 0 or MORE, so no LONG, no
-    /// COMMAND and no reserved bit, and no flags rule applies) within the size limit; `None`
-    /// for anything else, which [`Frame::load_general`] reads.
+    /// COMMAND and no reserved bit, and no flags rule applies) of fewer than `bound` octets
+    /// ([`HeaderRules::short_bound`], or 0 to take nothing); `None` for anything else, which
+    /// [`Frame::load_general`] reads.
     #[inline(always)]
-    pub(crate) fn load_short_message(
-        input: &'a [u8],
-        rules: &HeaderRules,
-    ) -> Option<(Self, usize)> {
+    pub(crate) fn load_short_message(input: &'a [u8], bound: usize) -> Option<(Self, usize)> {
         if let [flags, size, rest @ ..] = input
             && *flags <= Flags::MORE
         {
             let size = usize::from(*size);
-            if size as u64 <= rules.limit
+            if size < bound
                 && let Some(body) = rest.get(..size)
             {
                 let flags = Flags(*flags);
@@ -279,6 +277,8 @@ pub(crate) struct HeaderRules {
     limit: u64,
     /// The configured maximum, for the error.
     max: Option<u64>,
+    /// One more than the largest short size accepted (`limit` + 1, at most 256).
+    pub(crate) short_bound: usize,
 }
 
 impl HeaderRules {
@@ -294,6 +294,11 @@ impl HeaderRules {
             more_on_command: config.strictness.more_on_command,
             limit,
             max: config.max_frame_size,
+            short_bound: if limit < MAX_SHORT_SIZE as u64 {
+                limit as usize + 1
+            } else {
+                MAX_SHORT_SIZE + 1
+            },
         }
     }
 }
