@@ -299,6 +299,7 @@ mod tests {
             peer_addr: Some("127.0.0.1:5555".into()),
             case_start_unix_us: 1_700_000_000_000_000,
             events_dropped: 0,
+            octets_not_shown: 0,
         }
     }
 

@@ -394,6 +394,7 @@ mod tests {
             peer_addr: None,
             case_start_unix_us: 0,
             events_dropped: 0,
+            octets_not_shown: 0,
         }
     }
 

@@ -150,6 +150,10 @@ pub struct PeerRecord {
     /// Events counted but not kept (see [`PeerRecord::bound`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub events_dropped: usize,
+    /// Octets left out of `chunks` here but kept elsewhere (the HTML page shows the first
+    /// [`crate::html::OCTETS_SHOWN`] of a connection; the JSON report and captures keep all).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub octets_not_shown: usize,
 }
 
 fn is_zero(n: &usize) -> bool {

@@ -505,6 +505,7 @@ impl<'e> Ctx<'e> {
                         peer_addr: c.peer_addr().map(|a| a.to_string()),
                         case_start_unix_us: self.started_unix_us,
                         events_dropped: 0,
+                        octets_not_shown: 0,
                     }
                 })
             })

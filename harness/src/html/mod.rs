@@ -15,6 +15,11 @@ const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
 
+/// Octets of one connection the page embeds (the first, in time order); the JSON report and the
+/// captures keep all of them. A burst case moves megabytes that nobody reads as hex, and the
+/// page must stay fast for a matrix of many implementations.
+pub const OCTETS_SHOWN: usize = 64 * 1024;
+
 /// Why the page could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum HtmlError {
@@ -70,6 +75,18 @@ pub fn render(runs: &[RunReport], registry: &Registry) -> Result<String, HtmlErr
             }
         }
     }
+    let trimmed: Vec<RunReport>;
+    let runs = if runs
+        .iter()
+        .flat_map(|r| &r.results)
+        .flat_map(|r| &r.peers)
+        .any(|p| p.chunks.iter().map(|c| c.bytes.len()).sum::<usize>() > OCTETS_SHOWN)
+    {
+        trimmed = runs.iter().map(trim_octets).collect();
+        &trimmed[..]
+    } else {
+        runs
+    };
     let data = PageData {
         harness_version: env!("CARGO_PKG_VERSION"),
         generated_unix: std::time::SystemTime::now()
@@ -103,6 +120,22 @@ pub fn write(dir: &Path, runs: &[RunReport], registry: &Registry) -> Result<Path
         source,
     })?;
     Ok(path)
+}
+
+/// A copy of `run` whose connections keep at most [`OCTETS_SHOWN`] octets each.
+fn trim_octets(run: &RunReport) -> RunReport {
+    let mut run = run.clone();
+    for p in run.results.iter_mut().flat_map(|r| &mut r.peers) {
+        let mut budget = OCTETS_SHOWN;
+        for c in &mut p.chunks {
+            let keep = c.bytes.len().min(budget);
+            budget -= keep;
+            p.octets_not_shown += c.bytes.len() - keep;
+            c.bytes.truncate(keep);
+        }
+        p.chunks.retain(|c| !c.bytes.is_empty());
+    }
+    run
 }
 
 /// `iut` or `iut+iut2`, the label of a run in the matrix.

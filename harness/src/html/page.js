@@ -245,12 +245,15 @@ function timeline(peer) {
         h("td", { class: "dec" }, dec)));
     }
     more.hidden = shown >= chunks.length;
+    cut.hidden = !(shown >= chunks.length && peer.octets_not_shown);
     more.textContent = `show ${Math.min(TIMELINE_PAGE, chunks.length - shown)} more of ${chunks.length - shown}`;
   };
   const more = h("button", { class: "more", type: "button", onclick: () => addRows(TIMELINE_PAGE) });
+  const cut = h("p", { class: "hint" },
+    `… ${peer.octets_not_shown} more octets: in the --json report and the --pcap capture`);
   table.append(head);
   addRows(TIMELINE_PAGE);
-  return h("div", {}, table, more);
+  return h("div", {}, table, more, cut);
 }
 
 function casePanel(r, c) {
