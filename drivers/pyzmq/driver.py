@@ -15,6 +15,7 @@ Shape (the ZeroMQ application rules every driver follows):
 - "zap" binds a REP socket at inproc://zeromq.zap.01 (RFC 27) that the same poll services, so
   the ZAP requests libzmq sends while a PLAIN/CURVE handshake waits are answered at once.
 """
+import errno
 import json
 import os
 import signal
@@ -225,7 +226,15 @@ class Failure(Exception):
 
 
 def errno_name(e):
-    return ERRNO_NAMES.get(e.errno, "E%d" % (e.errno or 0))
+    return ERRNO_NAMES.get(e.errno) or errno.errorcode.get(e.errno, "E%d" % (e.errno or 0))
+
+
+def uint(req, name, default=None):
+    """A non-negative integer field (DRV-11: an ill-typed field is EINVAL)."""
+    v = req.get(name, default)
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise Failure("EINVAL", "%s must be a non-negative integer, not %r" % (name, v))
+    return v
 
 
 class Driver:
@@ -238,7 +247,9 @@ class Driver:
         self.t0 = time.monotonic()
 
     def sock(self, req):
-        s = self.sockets.get(req.get("socket"))
+        if not isinstance(req.get("socket"), str):
+            raise Failure("EINVAL", "socket must be a socket handle (a string)")
+        s = self.sockets.get(req["socket"])
         if s is None:
             raise Failure("ENOTSOCK", "no socket %r" % req.get("socket"))
         return s
@@ -315,6 +326,8 @@ class Driver:
 
     def op_socket(self, req):
         ty = req.get("type")
+        if not isinstance(ty, str):
+            raise Failure("EINVAL", "type must be a socket type name (a string)")
         if ty not in SOCKET_TYPES:
             raise Unsupported("socket type %r is not supported" % ty)
         self.next += 1
@@ -368,7 +381,7 @@ class Driver:
         if not parts:
             raise Failure("EINVAL", "parts_hex must not be empty")
         dontwait = bool(req.get("dontwait", False))
-        deadline = time.monotonic() + req.get("timeout_ms", 1000) / 1000.0
+        deadline = time.monotonic() + uint(req, "timeout_ms", 1000) / 1000.0
         if self.send_parts(s, parts, dontwait, deadline):
             return {}
         return ("would_block" if dontwait else "timeout", {})
@@ -378,7 +391,7 @@ class Driver:
         part = bytes.fromhex(req["part_hex"])
         flags = zmq.NOBLOCK | (zmq.SNDMORE if req.get("more", False) else 0)
         dontwait = bool(req.get("dontwait", False))
-        deadline = time.monotonic() + req.get("timeout_ms", 1000) / 1000.0
+        deadline = time.monotonic() + uint(req, "timeout_ms", 1000) / 1000.0
         while True:
             try:
                 s.send(part, flags)
@@ -393,19 +406,19 @@ class Driver:
         s = self.sock(req)["sock"]
         topic = bytes.fromhex(req.get("topic_hex", ""))
         prefix = [bytes.fromhex(p) for p in req.get("prefix_hex", [])]
-        size, nparts = req.get("size", 0), req.get("parts", 1)
+        size, nparts = uint(req, "size", 0), uint(req, "parts", 1)
         if not 1 <= nparts <= 1024 or len(topic) > MAX_TOPIC or MAGIC in topic \
                 or size > 16 << 20:
             raise Failure("EINVAL", "bad burst parameters")
         dontwait = bool(req.get("dontwait", False))
         stop_wb = bool(req.get("stop_on_would_block", True))
         start = time.monotonic()
-        deadline = start + req.get("timeout_ms", 10000) / 1000.0
+        deadline = start + uint(req, "timeout_ms", 10000) / 1000.0
         r = {"accepted": 0, "would_block": 0, "errors": 0, "first_error": None,
              "first_would_block_seq": None, "last_accepted_seq": None, "stopped": "complete",
              "max_send_us": 0}
-        first = req.get("first_seq", 0)
-        for seq in range(first, first + req["count"]):
+        first = uint(req, "first_seq", 0)
+        for seq in range(first, first + uint(req, "count")):
             if self.stop:
                 r["stopped"] = "interrupted"
                 break
@@ -438,7 +451,7 @@ class Driver:
 
     def op_recv(self, req):
         s = self.sock(req)["sock"]
-        parts = self.recv_parts(s, time.monotonic() + req.get("timeout_ms", 1000) / 1000.0)
+        parts = self.recv_parts(s, time.monotonic() + uint(req, "timeout_ms", 1000) / 1000.0)
         if parts is None:
             return ("timeout", {})
         return {"parts_hex": [p.hex() for p in parts]}
@@ -446,10 +459,10 @@ class Driver:
     def op_drain(self, req):
         s = self.sock(req)["sock"]
         start = last = time.monotonic()
-        deadline = start + req.get("timeout_ms", 5000) / 1000.0
-        quiet = req.get("quiet_ms", 200) / 1000.0
-        max_messages = req.get("max_messages", float("inf"))
-        acc = Drain(req.get("strip_prefix", 0), req.get("other_limit", 16))
+        deadline = start + uint(req, "timeout_ms", 5000) / 1000.0
+        quiet = uint(req, "quiet_ms", 200) / 1000.0
+        max_messages = uint(req, "max_messages", 2 ** 64 - 1)
+        acc = Drain(uint(req, "strip_prefix", 0), uint(req, "other_limit", 16))
         while True:
             now, until = time.monotonic(), min(deadline, last + quiet)
             stopped = ("interrupted" if self.stop else "max_messages" if acc.messages >= max_messages
@@ -465,7 +478,7 @@ class Driver:
 
     def op_events(self, req):
         s = self.sock(req)
-        deadline = time.monotonic() + req.get("timeout_ms", 0) / 1000.0
+        deadline = time.monotonic() + uint(req, "timeout_ms", 0) / 1000.0
         while not s["events"] and time.monotonic() < deadline and not self.stop:
             self.service(TICK_MS)
         self.service()

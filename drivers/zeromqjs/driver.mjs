@@ -80,12 +80,19 @@ async function handle(line, st) {
   try {
     req = JSON.parse(line);
   } catch (e) {
-    return { reply: { id: null, result: "error", code: "EPROTO", message: String(e.message) }, exit: false };
+    return {
+      reply: { id: null, result: "error", code: "EPROTO", message: String(e.message) },
+      exit: false,
+    };
   }
   const id = req?.id;
   if (
-    typeof req !== "object" || req === null || Array.isArray(req) ||
-    !Number.isInteger(id) || id < 0 || typeof req.op !== "string"
+    typeof req !== "object" ||
+    req === null ||
+    Array.isArray(req) ||
+    !Number.isInteger(id) ||
+    id < 0 ||
+    typeof req.op !== "string"
   ) {
     const message = "a request is an object with an integer id and a string op";
     return { reply: { id: null, result: "error", code: "EPROTO", message }, exit: false };
@@ -93,7 +100,10 @@ async function handle(line, st) {
   if (req.op === "exit") return { reply: { id, result: "ok" }, exit: true };
   const handler = Object.hasOwn(HANDLERS, req.op) ? HANDLERS[req.op] : undefined;
   if (!handler) {
-    return { reply: { id, result: "unsupported", message: `unknown op ${JSON.stringify(req.op)}` }, exit: false };
+    return {
+      reply: { id, result: "unsupported", message: `unknown op ${JSON.stringify(req.op)}` },
+      exit: false,
+    };
   }
   let result = "ok";
   let fields;
@@ -126,9 +136,13 @@ async function main() {
     st.requestStop();
     st.onStopAlways?.();
   };
+  // the harness went away (EPIPE on stdout): shut down like on EOF
+  process.stdout.on("error", () => onSignal("stdout closed"));
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  st.log(`zeromq.js ${HANDLERS.hello({}, st).binding_version}, libzmq ${zmq.version}, pid ${process.pid}`);
+  st.log(
+    `zeromq.js ${HANDLERS.hello({}, st).binding_version}, libzmq ${zmq.version}, pid ${process.pid}`,
+  );
 
   const reader = new LineReader(st);
   const ticker = setInterval(() => st.sockets.touch(), TICK_MS);
@@ -141,7 +155,13 @@ async function main() {
     process.stdout.write(`${JSON.stringify(reply)}\n`);
     if (exit) break;
   }
-  st.log(st.stop ? "signal: shutting down" : reader.eof ? "EOF on stdin: shutting down" : "exit: shutting down");
+  st.log(
+    st.stop
+      ? "signal: shutting down"
+      : reader.eof
+        ? "EOF on stdin: shutting down"
+        : "exit: shutting down",
+  );
   reader.close();
   clearInterval(ticker);
   st.zap?.close();

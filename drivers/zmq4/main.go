@@ -27,9 +27,6 @@ const (
 	protocolVersion = 1
 	// tick is how often the idle loop collects finished background connects.
 	tick = 20 * time.Millisecond
-	// connectWait bounds how long an op without a deadline of its own waits for a pending
-	// background connect on its socket before it answers error EAGAIN (DRV-36).
-	connectWait = 2 * time.Second
 	// pollGrace is how long a dontwait send, or a receive with timeout 0, gives the library's
 	// blocking call to complete: zmq4 has no non-blocking send or receive.
 	pollGrace = 2 * time.Millisecond
@@ -136,8 +133,7 @@ func readLines(r io.Reader, lines chan<- []byte) {
 	}
 }
 
-// service collects background connects that have finished (and applies subscriptions that
-// waited for them).
+// service collects (and logs) background connects that have finished.
 func (d *driver) service() {
 	for _, s := range d.sockets {
 		s.collectDials()

@@ -31,14 +31,15 @@ var implementedOps = []string{
 }
 
 var notes = []string{
-	"connect replies at once with pending=true: zmq4's Dial returns only after TCP connect (10 tries 250 ms apart by default, then it fails) and the whole ZMTP handshake, so the driver dials in a goroutine; later ops on the socket wait for it within their deadline (ops without one at most 2 s, then error EAGAIN), and subscribe/unsubscribe meanwhile are deferred until it completes",
+	"connect replies at once with pending=true: zmq4's Dial returns only after TCP connect (10 tries 250 ms apart by default, then it fails) and the whole ZMTP handshake, so the driver dials in a goroutine; zmq4's socket stays usable meanwhile, so only send waits for the pending connect (within its deadline; not on PUB/XPUB, whose Send never waits), while recv, drain, bind and subscribe/unsubscribe go to the library at once (zmq4 keeps topics and sends them on every new connection)",
 	"no DONTWAIT in zmq4: a dontwait send gives the library's blocking Send 2 ms, and a receive with timeout 0 gives Recv 2 ms",
 	"a send answered would_block or timeout may still be delivered: zmq4 cannot cancel a Send, so the message stays with the socket's sender goroutine; the next send on that socket waits for it (dontwait: would_block at once)",
 	"zmq4 has no LINGER: close (and exit) closes every connection at once; close with linger_ms is unsupported",
-	"sndhwm only on PUB (zmq4's HWM option: one queue for the whole socket, messages beyond it dropped silently; 0, the default, is unbounded); no rcvhwm",
+	"sndhwm only on PUB, so it is not in options (zmq4's HWM option: one queue for the whole socket, messages beyond it dropped silently; 0, the default, is unbounded); no rcvhwm",
 	"routing_id, plain_*, reconnect_ivl (zmq4 WithDialerRetry) and connect_timeout (WithDialerTimeout) are zmq4 constructor options: set them before the first bind/connect/send/recv",
 	"PLAIN: the role follows bind/connect (zmq4 makes every accepted connection the PLAIN server and every dialled one the client); a bound socket with client credentials or a connecting plain_server is unsupported; zmq4's PLAIN server accepts every user name and password and there is no ZAP",
 	"multi-frame messages are sent with SendMulti (one vectored write), single frames with Send",
+	"zmq4's Recv returns an error (io.EOF, io.ErrUnexpectedEOF, ECONNRESET) once for every connection that ends; recv answers it as error ECONNRESET, drain counts it in an extra field recv_errors and goes on",
 	"Recv hands ZMTP commands other than the handshake's to the application as messages (zmq4 marks them Msg.Type CmdMsg); the driver passes them on as received",
 	"no getsockopt, disconnect, unbind, send_part, events (no monitor), zap; no CURVE, no STREAM, no RADIO/DISH",
 }
@@ -102,9 +103,6 @@ func (d *driver) opBind(r request) (reply, error) {
 		return unsupported("zmq4 makes every connection a bound socket accepts the PLAIN server; it cannot bind as a PLAIN client"), nil
 	}
 	sk := s.build(d.ctx)
-	if !s.awaitDials(time.Now().Add(connectWait)) {
-		return errorReply("EAGAIN", "a background connect of %s is still in progress", s.handle), nil
-	}
 	if sk.Addr() != nil {
 		log.Printf("%s: a second bind: zmq4 replaces the socket's listener (the first keeps its port)", s.handle)
 	}

@@ -34,10 +34,11 @@ func init() {
 	}
 }
 
-// supportedOptions are the options this driver can pass to zmq4 (hello.options).
+// supportedOptions are the options this driver can pass to zmq4 (hello.options). sndhwm is
+// left out: zmq4 has it on PUB only (setsockopt takes it there).
 var supportedOptions = []string{
 	"connect_timeout", "plain_password", "plain_server", "plain_username", "reconnect_ivl",
-	"routing_id", "sndhwm", "subscribe", "unsubscribe",
+	"routing_id", "subscribe", "unsubscribe",
 }
 
 // buildTime are the options zmq4 takes only when the socket is created.
@@ -86,6 +87,9 @@ func (d *driver) opSetsockopt(r request) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	if !r.has("value") {
+		return reply{}, badField{"value is required"}
+	}
 	s, ok := d.sockets[handle]
 	if !ok {
 		return noSocket(handle), nil
@@ -105,16 +109,10 @@ func (d *driver) opSetsockopt(r request) (reply, error) {
 	switch kind {
 	case "int":
 		num, err = r.integer("value", 0)
-		if !r.has("value") {
-			err = badField{"value is required"}
-		}
 	case "bool":
 		flag, err = asBool(r["value"], "value")
 	case "hex":
 		octet, err = r.hexField("value", nil)
-		if octet == nil && err == nil {
-			err = badField{"value is required"}
-		}
 	}
 	if err != nil {
 		return errorReply("EINVAL", "%s: %v", name, err), nil
@@ -165,13 +163,9 @@ func (d *driver) opSetsockopt(r request) (reply, error) {
 		if name == "unsubscribe" {
 			opt = zmq4.OptionUnsubscribe
 		}
-		sk := s.build(d.ctx)
-		s.collectDials()
-		if s.dials > 0 {
-			s.deferred = append(s.deferred, subOp{opt, string(octet)})
-			return okReply(map[string]any{"deferred": true}), nil
-		}
-		if err := sk.SetOption(opt, string(octet)); err != nil {
+		// Not deferred while a Dial is pending: zmq4 keeps the topic and sends it on every
+		// connection it adds.
+		if err := s.build(d.ctx).SetOption(opt, string(octet)); err != nil {
 			return libError("setsockopt", err), nil
 		}
 	}
@@ -227,6 +221,13 @@ var errnoNames = map[syscall.Errno]string{
 	syscall.EMFILE:        "EMFILE",
 	syscall.ENOBUFS:       "ENOBUFS",
 	syscall.ENOMEM:        "ENOMEM",
+}
+
+// connectionEnded tells the errors with which zmq4's Recv reports that one connection ended.
+func connectionEnded(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, zmq4.ErrClosedConn) || errors.Is(err, net.ErrClosed)
 }
 
 // errCode maps a zmq4 error to an errno-style name (the README lists the mapping); zmq4 has

@@ -122,13 +122,13 @@ func (r request) count(key string, def uint64) (uint64, error) {
 	return u, nil
 }
 
-// millis is a timeout field in milliseconds (negative values count as 0).
+// millis is a non-negative timeout field in milliseconds.
 func (r request) millis(key string, def int64) (int64, error) {
-	v, err := r.integer(key, def)
-	if v < 0 {
-		v = 0
+	v, err := r.count(key, uint64(def))
+	if err == nil && v > 1<<40 {
+		v = 1 << 40 // about 35 years
 	}
-	return v, err
+	return int64(v), err
 }
 
 func (r request) boolean(key string, def bool) (bool, error) {

@@ -70,11 +70,6 @@ type dialResult struct {
 	err      error
 }
 
-type subOp struct {
-	name  string // zmq4.OptionSubscribe or zmq4.OptionUnsubscribe
-	topic string
-}
-
 // sock is one socket of the driver. Only the owner goroutine touches its fields; the library
 // socket is used by the sender goroutine (Send), the receiver goroutine (Recv), the dial
 // goroutines (Dial) and the owner (Listen, SetOption, Close), as zmq4 allows.
@@ -93,7 +88,6 @@ type sock struct {
 
 	dials    int             // background Dials not yet collected
 	dialDone chan dialResult // where they report
-	deferred []subOp         // subscriptions set while a Dial was pending
 	stop     <-chan struct{}
 }
 
@@ -163,8 +157,7 @@ func (s *sock) dial(endpoint string) {
 	}()
 }
 
-// collectDials takes the results of the Dials that have finished. When no Dial is pending
-// any more, the deferred subscriptions are applied.
+// collectDials takes (and logs) the results of the Dials that have finished.
 func (s *sock) collectDials() {
 	for s.dials > 0 {
 		select {
@@ -183,15 +176,6 @@ func (s *sock) dialFinished(r dialResult) {
 	} else {
 		log.Printf("%s: connected to %s (TCP and handshake done)", s.handle, r.endpoint)
 	}
-	if s.dials > 0 || len(s.deferred) == 0 {
-		return
-	}
-	for _, op := range s.deferred {
-		if err := s.sk.SetOption(op.name, op.topic); err != nil {
-			log.Printf("%s: deferred %s: %v", s.handle, op.name, err)
-		}
-	}
-	s.deferred = nil
 }
 
 // awaitDials waits until every background Dial of the socket has finished, at most until
@@ -243,16 +227,20 @@ func (s *sock) lateResult(err error) {
 // (dontwait) or not accepted before deadline / a signal; (false, err) the library refused it.
 // With dontwait the library gets pollGrace to accept the message. A message not accepted in
 // time stays with the sender goroutine, so it may still be sent later (zmq4 cannot cancel).
+// Except on PUB and XPUB (whose Send never waits: they publish to the connections they have),
+// a send first waits for the socket's pending Dials within its deadline (DRV-36), as an
+// application whose Dial returned before it sends.
 func (s *sock) send(msg zmq4.Msg, dontwait bool, deadline time.Time) (bool, error) {
+	publisher := s.kind == "PUB" || s.kind == "XPUB"
 	if dontwait {
 		deadline = time.Now().Add(pollGrace)
-		if s.dials > 0 && !s.awaitDials(time.Now()) {
+		if !publisher && !s.awaitDials(time.Now()) {
 			return false, nil
 		}
 		if s.senderBusy() {
 			return false, nil
 		}
-	} else if !s.awaitDials(deadline) {
+	} else if !publisher && !s.awaitDials(deadline) {
 		return false, nil
 	}
 	t := time.NewTimer(time.Until(deadline))
@@ -280,14 +268,14 @@ func (s *sock) send(msg zmq4.Msg, dontwait bool, deadline time.Time) (bool, erro
 }
 
 // recv receives one message: (frames, nil), or (nil, nil) when nothing came before deadline
-// or a signal, or the library's error.
+// or a signal, or the library's error. It does not wait for pending Dials: Recv takes what
+// any connection delivers, and a Dial that hangs (zmq4 has no handshake time limit) must not
+// hide the others.
 func (s *sock) recv(deadline time.Time) ([][]byte, error) {
 	if time.Until(deadline) < pollGrace {
 		deadline = time.Now().Add(pollGrace)
 	}
-	if !s.awaitDials(deadline) {
-		return nil, nil
-	}
+	s.collectDials()
 	if !s.recvArmed {
 		s.recvWant <- struct{}{}
 		s.recvArmed = true

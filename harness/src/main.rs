@@ -22,8 +22,8 @@ enum Command {
     List(cli::list::ListArgs),
     /// Show a case: its requirements, steps and every allowed outcome.
     Explain(cli::explain::ExplainArgs),
-    /// Show which drivers are available here.
-    Drivers,
+    /// List every driver with its state here (ready, needs build, toolchain missing), or build them.
+    Drivers(cli::drivers::DriversArgs),
     /// For every requirement, the cases that check it (or why it cannot be tested).
     Coverage(cli::coverage::CoverageArgs),
     /// Test an endpoint that is already running, with no driver.
@@ -70,7 +70,7 @@ fn execute(command: Command) -> Result<ExitCode, cli::Error> {
         Command::Run(args) => block_on(cli::run::execute(args)),
         Command::List(args) => cli::list::execute(args),
         Command::Explain(args) => cli::explain::execute(args),
-        Command::Drivers => block_on(cli::drivers::execute()),
+        Command::Drivers(args) => block_on(cli::drivers::execute(args)),
         Command::Coverage(args) => cli::coverage::execute(args),
         Command::Probe(args) => block_on(cli::probe::execute(args)),
         Command::Fuzz(args) => block_on(cli::fuzz::execute(args)),

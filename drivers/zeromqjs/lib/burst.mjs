@@ -148,7 +148,13 @@ export class Drain {
     this.messages++;
     const b = this.burst;
     if (this.strip) {
-      this.bump(this.prefixes, parts.slice(0, this.strip).map((p) => p.toString("hex")).join(","));
+      this.bump(
+        this.prefixes,
+        parts
+          .slice(0, this.strip)
+          .map((p) => p.toString("hex"))
+          .join(","),
+      );
     }
     const body = parts.slice(this.strip);
     const c = body.length || !this.strip ? classify(body) : { kind: "other" };

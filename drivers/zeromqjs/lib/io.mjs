@@ -97,7 +97,9 @@ export async function receiveMessage(entry, deadline, state) {
  * @param {string} call
  */
 function noSuchCall(entry, call) {
-  const e = new Error(`a ${entry.type} socket cannot ${call} (zeromq.js has no ${call}() for it; libzmq: ENOTSUP)`);
+  const e = new Error(
+    `a ${entry.type} socket cannot ${call} (zeromq.js has no ${call}() for it; libzmq: ENOTSUP)`,
+  );
   /** @type {any} */ (e).code = "ENOTSUP";
   return e;
 }

@@ -22,17 +22,28 @@ export const DRIVER_VERSION = "0.1.0";
 /** @typedef {(req: any, st: State) => Promise<object | [string, object]> | object | [string, object]} Handler */
 
 /**
+ * A non-negative integer field (DRV-11: an ill-typed field is EINVAL).
+ * @param {any} req
+ * @param {string} name
+ * @param {number} [dflt] default when absent; without one the field is required
+ * @returns {number}
+ */
+export function uint(req, name, dflt) {
+  const v = req[name] ?? dflt;
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new Failure("EINVAL", `${name} must be a non-negative integer, not ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
  * A request's timeout field as a deadline (performance.now() value).
  * @param {any} req
  * @param {string} field
  * @param {number} dflt default in ms
  */
 function deadlineOf(req, field, dflt) {
-  const ms = req[field] ?? dflt;
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
-    throw new Failure("EINVAL", `${field} must be a non-negative number`);
-  }
-  return performance.now() + ms;
+  return performance.now() + uint(req, field, dflt);
 }
 
 /**
@@ -42,12 +53,19 @@ function deadlineOf(req, field, dflt) {
  * @param {any} req
  */
 function sendMeta(entry, req) {
-  if (entry.type === "RADIO") return { group: req.group_hex == null ? "" : fromHex(req.group_hex, "group_hex") };
+  if (entry.type === "RADIO")
+    return { group: req.group_hex == null ? "" : fromHex(req.group_hex, "group_hex") };
   if (entry.type === "SERVER") {
     // an integer, or its decimal text (a scenario's saved `${r.routing_id}` arrives as text)
-    const id = typeof req.routing_id === "string" && /^[0-9]+$/.test(req.routing_id) ? Number(req.routing_id) : req.routing_id;
+    const id =
+      typeof req.routing_id === "string" && /^[0-9]+$/.test(req.routing_id)
+        ? Number(req.routing_id)
+        : req.routing_id;
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
-      throw new Failure("EINVAL", "a SERVER send needs routing_id (the integer a SERVER recv reported)");
+      throw new Failure(
+        "EINVAL",
+        "a SERVER send needs routing_id (the integer a SERVER recv reported)",
+      );
     }
     return { routingId: id };
   }
@@ -118,7 +136,8 @@ export const HANDLERS = {
   getsockopt(req, st) {
     const entry = st.sockets.get(req);
     const spec = optionSpec(req.option);
-    if (spec.name === "sndtimeo" || spec.name === "rcvtimeo") return { value: entry.timeouts[spec.name] };
+    if (spec.name === "sndtimeo" || spec.name === "rcvtimeo")
+      return { value: entry.timeouts[spec.name] };
     return { value: getOption(entry.sock, spec) };
   },
 
@@ -160,27 +179,34 @@ export const HANDLERS = {
     if (parts.length === 0) throw new Failure("EINVAL", "parts_hex must not be empty");
     const dontwait = Boolean(req.dontwait);
     const deadline = deadlineOf(req, "timeout_ms", 1000);
-    const r = await sendMessage(entry, parts, sendMeta(entry, req), { dontwait, deadline, state: st });
+    const r = await sendMessage(entry, parts, sendMeta(entry, req), {
+      dontwait,
+      deadline,
+      state: st,
+    });
     return r === "ok" ? {} : [r === "interrupted" ? "timeout" : r, {}];
   },
 
   send_part() {
-    throw new Unsupported("zeromq.js sends whole messages only (no frame-at-a-time send with SNDMORE)");
+    throw new Unsupported(
+      "zeromq.js sends whole messages only (no frame-at-a-time send with SNDMORE)",
+    );
   },
 
   async send_burst(req, st) {
     const entry = st.sockets.get(req);
     const topic = fromHex(req.topic_hex ?? "", "topic_hex");
     const prefix = framesOf(req.prefix_hex ?? [], "prefix_hex");
-    const size = req.size ?? 0;
-    const nparts = req.parts ?? 1;
-    const count = req.count;
-    const first = req.first_seq ?? 0;
+    const size = uint(req, "size", 0);
+    const nparts = uint(req, "parts", 1);
+    const count = uint(req, "count");
+    const first = uint(req, "first_seq", 0);
     if (
-      !Number.isInteger(count) || count < 0 || !Number.isInteger(first) || first < 0 ||
-      !Number.isInteger(nparts) || nparts < 1 || nparts > 1024 ||
-      !Number.isInteger(size) || size < 0 || size > MAX_SIZE ||
-      topic.length > MAX_TOPIC || topic.includes(MAGIC)
+      nparts < 1 ||
+      nparts > 1024 ||
+      size > MAX_SIZE ||
+      topic.length > MAX_TOPIC ||
+      topic.includes(MAGIC)
     ) {
       throw new Failure("EINVAL", "bad burst parameters");
     }
@@ -190,8 +216,14 @@ export const HANDLERS = {
     const start = performance.now();
     const deadline = deadlineOf(req, "timeout_ms", 10000);
     const r = {
-      accepted: 0, would_block: 0, errors: 0, first_error: null, first_would_block_seq: null,
-      last_accepted_seq: null, stopped: "complete", max_send_us: 0,
+      accepted: 0,
+      would_block: 0,
+      errors: 0,
+      first_error: null,
+      first_would_block_seq: null,
+      last_accepted_seq: null,
+      stopped: "complete",
+      max_send_us: 0,
     };
     for (let seq = first; seq < first + count; seq++) {
       if (st.stop) {
@@ -245,9 +277,9 @@ export const HANDLERS = {
     const start = performance.now();
     let last = start;
     const deadline = deadlineOf(req, "timeout_ms", 5000);
-    const quiet = req.quiet_ms ?? 200;
-    const max = req.max_messages ?? Infinity;
-    const acc = new Drain(req.strip_prefix ?? 0, req.other_limit ?? 16);
+    const quiet = uint(req, "quiet_ms", 200);
+    const max = req.max_messages == null ? Infinity : uint(req, "max_messages");
+    const acc = new Drain(uint(req, "strip_prefix", 0), uint(req, "other_limit", 16));
     let stopped;
     for (;;) {
       const now = performance.now();
@@ -279,7 +311,8 @@ export const HANDLERS = {
   close(req, st) {
     const entry = st.sockets.get(req);
     if (req.linger_ms != null) {
-      if (!Number.isInteger(req.linger_ms)) throw new Failure("EINVAL", "linger_ms must be an integer");
+      if (!Number.isInteger(req.linger_ms))
+        throw new Failure("EINVAL", "linger_ms must be an integer");
       entry.sock.setInt32Option(17, req.linger_ms);
     }
     const t = performance.now();
@@ -330,5 +363,7 @@ function groupOp(req, st, call) {
 /** Ops `hello` lists: every handler but the unsupported ones. */
 export const OPS = [
   "exit",
-  ...Object.keys(HANDLERS).filter((op) => op !== "send_part" && (HAS_DRAFT || !["join", "leave"].includes(op))),
+  ...Object.keys(HANDLERS).filter(
+    (op) => op !== "send_part" && (HAS_DRAFT || !["join", "leave"].includes(op)),
+  ),
 ];

@@ -76,7 +76,8 @@ export const OPTION_NAMES = Object.keys(TABLE)
  * @returns {OptionSpec & {name: string}}
  */
 export function optionSpec(name) {
-  if (typeof name !== "string" || !OPTION_NAMES.includes(name)) {
+  if (typeof name !== "string") throw new Failure("EINVAL", "option must be an option name");
+  if (!OPTION_NAMES.includes(name)) {
     throw new Unsupported(`option ${JSON.stringify(name)} is not supported`);
   }
   return { name, ...TABLE[name] };
@@ -123,7 +124,9 @@ export function setOption(sock, spec, value) {
  */
 export function getOption(sock, spec) {
   if (spec.kind === "hex") {
-    throw new Unsupported(`zeromq.js reads ${spec.name} only as NUL-terminated text, not as octets`);
+    throw new Unsupported(
+      `zeromq.js reads ${spec.name} only as NUL-terminated text, not as octets`,
+    );
   }
   if (spec.kind === "bool") return sock.getBoolOption(spec.id);
   return spec.width === 64 ? sock.getInt64Option(spec.id) : sock.getInt32Option(spec.id);

@@ -83,7 +83,8 @@ export class Registry {
    * @returns {Entry}
    */
   create(type) {
-    const Cls = typeof type === "string" ? TYPES[type] : undefined;
+    if (typeof type !== "string") throw new Failure("EINVAL", "type must be a socket type name");
+    const Cls = Object.hasOwn(TYPES, type) ? TYPES[type] : undefined;
     if (!Cls) throw new Unsupported(`socket type ${JSON.stringify(type)} is not supported`);
     const sock = new Cls();
     const handle = `s${++this.next}`;
@@ -98,6 +99,9 @@ export class Registry {
    * @returns {Entry}
    */
   get(req) {
+    if (typeof req.socket !== "string") {
+      throw new Failure("EINVAL", "socket must be a socket handle (a string)");
+    }
     const entry = this.open.get(req.socket);
     if (!entry) throw new Failure("ENOTSOCK", `no socket ${JSON.stringify(req.socket)}`);
     return entry;

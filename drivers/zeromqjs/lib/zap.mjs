@@ -74,7 +74,8 @@ export class ZapPolicy {
     ) {
       return ["200", "OK", Buffer.from(creds[0].toString("hex"))];
     }
-    if (["NULL", "PLAIN", "CURVE"].includes(mech)) return ["400", "Invalid credentials", Buffer.alloc(0)];
+    if (["NULL", "PLAIN", "CURVE"].includes(mech))
+      return ["400", "Invalid credentials", Buffer.alloc(0)];
     return ["400", "Unsupported mechanism", Buffer.alloc(0)];
   }
 
@@ -93,7 +94,9 @@ export class ZapPolicy {
         ? this.decide(mech, req.slice(6))
         : ["500", "Malformed ZAP request", Buffer.alloc(0)];
     this.stats[status === "200" ? "accepted" : "refused"]++;
-    log(`ZAP request ${rid.toString("hex")} mechanism ${JSON.stringify(mech)} -> ${status} ${text}`);
+    log(
+      `ZAP request ${rid.toString("hex")} mechanism ${JSON.stringify(mech)} -> ${status} ${text}`,
+    );
     return ["1.0", rid, status, text, user, Buffer.alloc(0)];
   }
 }

@@ -71,7 +71,7 @@ impl RunArgs {
         match (&self.baseline, self.no_baseline) {
             (_, true) => None,
             (Some(p), _) => Some(p.clone()),
-            (None, false) if drivers::KNOWN_DRIVERS.contains(&self.iut.as_str()) => {
+            (None, false) if drivers::is_named(&self.iut) => {
                 let name = match &self.iut2 {
                     Some(other) if other != &self.iut => format!("{}+{other}", self.iut),
                     _ => self.iut.clone(),

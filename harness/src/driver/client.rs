@@ -6,8 +6,9 @@
 //! is recorded with a timestamp ([`DriverProcess::transcript`]) for reports.
 
 use std::collections::VecDeque;
+use std::io::Write;
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -30,6 +31,30 @@ pub const TRANSCRIPT_LINE_CAP: usize = 4096;
 /// The default bound for ops without a deadline of their own, and the slack added to the
 /// deadline of ops that have one (`recv`, `drain`, `send_burst`, `events`, blocking `send`).
 pub const DEFAULT_SLACK: Duration = Duration::from_secs(5);
+/// Environment variable naming a file to which every request and reply line of every driver
+/// process is appended whole, one JSON object per line: `{"driver", "pid", "dir", "line"}`
+/// (the schema test validates them against `spec/driver-protocol.schema.json`).
+pub const RECORD_ENV: &str = "ZMTP_DRIVER_RECORD";
+
+/// The file named by [`RECORD_ENV`], opened for appending on first use.
+fn recorder() -> Option<&'static Mutex<std::fs::File>> {
+    static FILE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::var_os(RECORD_ENV).filter(|p| !p.is_empty())?;
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        {
+            Ok(f) => Some(Mutex::new(f)),
+            Err(e) => {
+                tracing::warn!("{RECORD_ENV}: cannot open {}: {e}", path.to_string_lossy());
+                None
+            }
+        }
+    })
+    .as_ref()
+}
 
 /// What went wrong talking to a driver.
 #[derive(Debug, thiserror::Error)]
@@ -345,6 +370,14 @@ impl DriverProcess {
     }
 
     fn note(&mut self, dir: Direction, line: &str) {
+        if let (Some(file), Direction::Request | Direction::Reply) = (recorder(), dir) {
+            let record = serde_json::json!({
+                "driver": self.label, "pid": self.pid, "dir": dir, "line": line,
+            });
+            if let Ok(mut f) = file.lock() {
+                let _ = writeln!(f, "{record}");
+            }
+        }
         if self.transcript.len() >= TRANSCRIPT_CAP {
             self.transcript.pop_front();
             self.transcript_dropped += 1;
@@ -846,6 +879,28 @@ impl DriverProcess {
         self.require_ok("exit", r)?;
         self.stdin = None;
         Ok(())
+    }
+
+    /// Closes the driver's stdin without a request: end of file, which a driver handles like
+    /// a signal (DRV-23). Use [`Self::wait_exit`] to see it end.
+    pub fn close_stdin(&mut self) {
+        if self.stdin.take().is_some() {
+            self.note(Direction::Note, "stdin closed (EOF)");
+        }
+    }
+
+    /// Reads what the driver writes to stdout after its last reply, until end of file or
+    /// `timeout`: lines a driver must not write (DRV-02). Call after the process has exited.
+    pub async fn unsolicited_lines(&mut self, timeout: Duration) -> Vec<String> {
+        let mut lines = Vec::new();
+        let deadline = Instant::now() + timeout;
+        while let Ok(Ok(Some(line))) =
+            tokio::time::timeout_at(deadline.into(), self.stdout.next_line()).await
+        {
+            self.note(Direction::Note, &format!("unsolicited stdout: {line}"));
+            lines.push(line);
+        }
+        lines
     }
 
     /// Sends SIGTERM without waiting (use [`Self::wait_exit`]).

@@ -4,10 +4,12 @@
 //! `zmtp-driver-protocol` crate, re-exported here as [`protocol`].
 
 pub mod client;
+pub mod listing;
+pub mod manifest;
 pub mod registry;
 
 pub use client::{DriverError, DriverProcess, TranscriptEntry};
-pub use registry::{DriverCommand, KNOWN_DRIVERS, resolve, resolve_with};
+pub use registry::{DriverCommand, is_named, named_drivers, resolve, resolve_with};
 pub use zmtp_driver_protocol as protocol;
 
 use std::process::ExitCode;

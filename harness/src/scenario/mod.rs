@@ -154,12 +154,37 @@ pub fn load_text(
     Ok(file
         .cases
         .into_iter()
-        .map(|case| LoadedCase {
-            case,
-            family: file.family.clone(),
-            source: path.to_string(),
+        .map(|mut case| {
+            if uses_second_process(&case) && !case.tags.iter().any(|t| t == PAIR_TAG) {
+                case.tags.push(PAIR_TAG.to_owned());
+            }
+            LoadedCase {
+                case,
+                family: file.family.clone(),
+                source: path.to_string(),
+            }
         })
         .collect())
+}
+
+/// The tag every case that starts a second implementation process (`on = "iut2"`) gets
+/// implicitly, so `--tag pair` selects what a cross-implementation run (`--iut2`) changes.
+pub const PAIR_TAG: &str = "pair";
+
+/// Whether any step of the case, at any depth, addresses the second process.
+pub fn uses_second_process(case: &Case) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| (k == "on" && v == "iut2") || walk(v)),
+            serde_json::Value::Array(items) => items.iter().any(walk),
+            _ => false,
+        }
+    }
+    case.steps
+        .iter()
+        .any(|s| serde_json::to_value(s).is_ok_and(|v| walk(&v)))
 }
 
 fn validate_case(family: &str, case: &Case, registry: &Registry, problems: &mut Vec<String>) {
@@ -178,43 +203,41 @@ fn validate_case(family: &str, case: &Case, registry: &Registry, problems: &mut 
     if case.steps.is_empty() {
         problems.push(format!("case {id}: has no steps"));
     }
-    validate_steps(id, &case.steps, registry, problems, false);
+    validate_steps(id, &case.steps, registry, problems);
 }
 
-fn validate_steps(
-    id: &str,
-    steps: &[Step],
-    registry: &Registry,
-    problems: &mut Vec<String>,
-    checks_only: bool,
-) {
+/// Checks the fields every step has: its requirement is registered, its level is a level.
+fn validate_meta(at: &str, meta: Meta<'_>, registry: &Registry, problems: &mut Vec<String>) {
+    if let Some(r) = meta.requirement
+        && registry.get(r).is_none()
+    {
+        problems.push(format!("{at}: requirement {r} is not in the registry"));
+    }
+    if let Some(l) = meta.level
+        && !matches!(l, "MUST" | "SHOULD" | "MAY" | "INFO")
+    {
+        problems.push(format!(
+            "{at}: level {l:?} is not MUST, SHOULD, MAY or INFO"
+        ));
+    }
+}
+
+fn validate_steps(id: &str, steps: &[Step], registry: &Registry, problems: &mut Vec<String>) {
     for (i, step) in steps.iter().enumerate() {
         let at = format!("case {id}, step {} ({})", i + 1, step.kind());
         let meta = step.meta();
-        if let Some(r) = meta.requirement
-            && registry.get(r).is_none()
-        {
-            problems.push(format!("{at}: requirement {r} is not in the registry"));
-        }
-        if let Some(l) = meta.level
-            && !matches!(l, "MUST" | "SHOULD" | "MAY" | "INFO")
-        {
-            problems.push(format!(
-                "{at}: level {l:?} is not MUST, SHOULD, MAY or INFO"
-            ));
-        }
-        if checks_only && !step.is_check() {
-            problems.push(format!("{at}: only checks may appear in a one-of option"));
-        }
+        validate_meta(&at, meta, registry, problems);
         // A wait on the implementation must say which requirement it embodies, or be optional.
         let waits_on_iut = matches!(
             step,
-            Step::Wait { .. }
-                | Step::WaitEvent { .. }
-                | Step::Accept { .. }
-                | Step::Handshake { .. }
-                | Step::SyncPubSub { .. }
-                | Step::Liveness { .. }
+            Step::Action(
+                Action::Wait(_)
+                    | Action::WaitEvent(_)
+                    | Action::Accept(_)
+                    | Action::Handshake(_)
+                    | Action::SyncPubSub(_)
+                    | Action::Liveness(_)
+            )
         );
         if waits_on_iut && meta.requirement.is_none() && !meta.optional {
             problems.push(format!(
@@ -222,32 +245,48 @@ fn validate_steps(
             ));
         }
         match step {
-            Step::Repeat { steps, .. } => {
-                validate_steps(id, steps, registry, problems, checks_only)
-            }
-            Step::OneOf { options, .. } => {
-                if options.is_empty() {
-                    problems.push(format!("{at}: no options"));
-                }
-                for o in options {
-                    if crate::verdict::Verdict::parse(&o.verdict).is_none() {
-                        problems.push(format!(
-                            "{at}: option {:?} has verdict {:?}",
-                            o.label, o.verdict
-                        ));
-                    }
-                    if let Some(r) = &o.requirement
-                        && registry.get(r).is_none()
-                    {
-                        problems.push(format!("{at}: requirement {r} is not in the registry"));
-                    }
-                    validate_steps(id, &o.checks, registry, problems, true);
-                }
-            }
-            Step::Pause { why, .. } if why.trim().is_empty() => {
+            Step::Action(Action::Repeat(r)) => validate_steps(id, &r.steps, registry, problems),
+            Step::Check(Check::OneOf(c)) => validate_options(&at, &c.options, registry, problems),
+            Step::Action(Action::Pause(p)) if p.why.trim().is_empty() => {
                 problems.push(format!("{at}: a pause must say why"));
             }
             _ => {}
+        }
+    }
+}
+
+fn validate_options(
+    at: &str,
+    options: &[Alternative],
+    registry: &Registry,
+    problems: &mut Vec<String>,
+) {
+    if options.is_empty() {
+        problems.push(format!("{at}: no options"));
+    }
+    for o in options {
+        if crate::verdict::Verdict::parse(&o.verdict).is_none() {
+            problems.push(format!(
+                "{at}: option {:?} has verdict {:?}",
+                o.label, o.verdict
+            ));
+        }
+        if let Some(r) = &o.requirement
+            && registry.get(r).is_none()
+        {
+            problems.push(format!("{at}: requirement {r} is not in the registry"));
+        }
+        for (j, check) in o.checks.iter().enumerate() {
+            let at = format!(
+                "{at}, option {:?} check {} ({})",
+                o.label,
+                j + 1,
+                check.kind()
+            );
+            validate_meta(&at, check.meta(), registry, problems);
+            if matches!(check, Check::OneOf(_) | Check::Measure(_)) {
+                problems.push(format!("{at}: cannot be nested in a one-of option"));
+            }
         }
     }
 }
@@ -260,13 +299,17 @@ pub fn cited_requirements(case: &Case) -> Vec<String> {
                 out.push(r.to_string());
             }
             match s {
-                Step::Repeat { steps, .. } => walk(steps, out),
-                Step::OneOf { options, .. } => {
-                    for o in options {
+                Step::Action(Action::Repeat(r)) => walk(&r.steps, out),
+                Step::Check(Check::OneOf(c)) => {
+                    for o in &c.options {
                         if let Some(r) = &o.requirement {
                             out.push(r.clone());
                         }
-                        walk(&o.checks, out);
+                        out.extend(
+                            o.checks
+                                .iter()
+                                .filter_map(|c| c.meta().requirement.map(str::to_string)),
+                        );
                     }
                 }
                 _ => {}

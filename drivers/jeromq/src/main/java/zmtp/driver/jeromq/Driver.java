@@ -41,7 +41,7 @@ final class Driver {
   private static final List<String> SOCKET_TYPES =
       List.of(
           "PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB",
-          "STREAM", "RADIO", "DISH");
+          "STREAM", "RADIO", "DISH", "CLIENT", "SERVER", "SCATTER", "GATHER", "PEER", "CHANNEL");
   /** libzmq's event names (without ZMQ_EVENT_, lower case) by event bit; bit 15 is JeroMQ's. */
   private static final Map<Integer, String> EVENT_NAMES = eventNames();
 
@@ -84,8 +84,8 @@ final class Driver {
   /** The installed ZAP handler: a REP socket at {@value #ZAP_ENDPOINT} and its policy. */
   private record Zap(ZMQ.Socket sock, ZapPolicy policy) {}
 
-  /** A received message and, on a DISH, its group. */
-  private record Received(List<byte[]> parts, String group) {}
+  /** A received message, its group (DISH) and its routing id (SERVER, PEER; else 0). */
+  private record Received(List<byte[]> parts, String group, int routingId) {}
 
   private final ObjectMapper mapper = new ObjectMapper();
   private final ZMQ.Context ctx = ZMQ.context(1);
@@ -432,6 +432,12 @@ final class Driver {
             "JeroMQ decodes plain_username, plain_password and zap_domain as UTF-8 text",
             "RADIO/DISH groups are Java strings in JeroMQ: the driver maps octets one to one"
                 + " (ISO-8859-1) and JeroMQ writes them as US-ASCII, so octets >= 0x80 become '?'",
+            "a socket with sndbuf set cannot bind: JeroMQ sets SO_SNDBUF on the listening"
+                + " channel, which Java refuses (bind answers unsupported)",
+            "JeroMQ's I/O poller sometimes never registers a freshly connected channel"
+                + " (zeromq/jeromq#1022): a connecting socket then sends no greeting; the driver"
+                + " does not work around it",
+            "draft types: recv adds group_hex on a DISH and routing_id on a SERVER or PEER",
             "events: value is JeroMQ's channel id (not an fd) for connected, accepted, listening,"
                 + " closed and disconnected; handshake_protocol (bit 15, JeroMQ only) carries the"
                 + " ZMTP revision")
@@ -491,7 +497,16 @@ final class Driver {
   private Reply bind(Request req) {
     Entry e = entry(req);
     String endpoint = req.string("endpoint");
-    if (!e.base().bind(endpoint)) {
+    boolean bound;
+    try {
+      bound = e.base().bind(endpoint);
+    } catch (UnsupportedOperationException x) {
+      // JeroMQ sets SO_SNDBUF (the sndbuf option) on the listening ServerSocketChannel, which
+      // Java refuses: such a socket cannot bind. Nothing was bound.
+      throw new Unsupported("JeroMQ cannot bind this socket: " + x.getMessage()
+          + " (it applies sndbuf to the listening channel, which Java does not allow)");
+    }
+    if (!bound) {
       throw Errno.failure(e.base().errno(), "bind " + endpoint);
     }
     Object last = e.base().getSocketOptx(zmq.ZMQ.ZMQ_LAST_ENDPOINT);
@@ -692,6 +707,7 @@ final class Driver {
       return null;
     }
     String group = m.getGroup();
+    int routingId = m.getRoutingId();
     List<byte[]> parts = new ArrayList<>();
     parts.add(m.data());
     while (m.hasMore()) {
@@ -701,7 +717,7 @@ final class Driver {
       }
       parts.add(m.data());
     }
-    return new Received(parts, group);
+    return new Received(parts, group, routingId);
   }
 
   private Received recvParts(SocketBase s, long deadline) {
@@ -725,6 +741,9 @@ final class Driver {
     ObjectNode out = JSON.objectNode();
     ArrayNode parts = out.putArray("parts_hex");
     r.parts().forEach(p -> parts.add(Hex.encode(p)));
+    if (r.routingId() != 0) {
+      out.put("routing_id", r.routingId());
+    }
     if (r.group() != null && !r.group().isEmpty()) {
       out.put("group_hex", Hex.encode(r.group().getBytes(StandardCharsets.ISO_8859_1)));
     }
