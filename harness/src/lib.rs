@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod coverage;
 pub mod dissect;
 pub mod driver;
+pub mod driver_check;
 pub mod engine;
 pub mod explain;
 pub mod netfuzz;

@@ -24,6 +24,8 @@ enum Command {
     Explain(cli::explain::ExplainArgs),
     /// List every driver with its state here (ready, needs build, toolchain missing), or build them.
     Drivers(cli::drivers::DriversArgs),
+    /// Check a driver against the driver protocol (DRV-nn), op by op, before running the suite.
+    DriverCheck(zmtp_harness::driver_check::Args),
     /// For every requirement, the cases that check it (or why it cannot be tested).
     Coverage(cli::coverage::CoverageArgs),
     /// Test an endpoint that is already running, with no driver.
@@ -34,7 +36,7 @@ enum Command {
     Replay(cli::replay::ReplayArgs),
     /// Decode ZMTP octets: greeting, frames and commands, or the first rule they break.
     Decode(cli::decode::DecodeArgs),
-    /// Run a built-in driver (used by the harness itself to start `libzmq` and `zmqrs`).
+    /// Run a built-in driver (used by the harness itself to start `libzmq`, `zmqrs` and `rzmq`).
     #[command(hide = true)]
     Driver {
         /// Which built-in driver.
@@ -71,6 +73,9 @@ fn execute(command: Command) -> Result<ExitCode, cli::Error> {
         Command::List(args) => cli::list::execute(args),
         Command::Explain(args) => cli::explain::execute(args),
         Command::Drivers(args) => block_on(cli::drivers::execute(args)),
+        Command::DriverCheck(args) => {
+            block_on(async { Ok(zmtp_harness::driver_check::main(args).await) })
+        }
         Command::Coverage(args) => cli::coverage::execute(args),
         Command::Probe(args) => block_on(cli::probe::execute(args)),
         Command::Fuzz(args) => block_on(cli::fuzz::execute(args)),

@@ -1,12 +1,11 @@
-//! `drivers`: every driver with its state here (ready, needs build, toolchain missing), or
-//! `drivers build` to build them.
+//! `drivers`: every driver with a manifest and its state here; `drivers build` builds them.
 
 use super::{Error, outln};
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
 use zmtp_harness::driver::listing::{self, BuildOutcome};
 
-/// Options of `drivers`.
+/// `zmtp-harness drivers [build NAME|all]`.
 #[derive(Args)]
 pub struct DriversArgs {
     #[command(subcommand)]
@@ -26,15 +25,12 @@ enum DriversAction {
     },
 }
 
-/// Lists the drivers, or builds them (exit 1 when a build failed).
+/// Lists the drivers (exit 0), or builds them (exit 1 when a build failed).
 pub async fn execute(args: DriversArgs) -> Result<ExitCode, Error> {
     if let Some(DriversAction::Build { name }) = args.action {
         return build(name).await;
     }
-    let exe = std::env::current_exe().map_err(|source| Error::Io {
-        path: "the harness executable".into(),
-        source,
-    })?;
+    let exe = std::env::current_exe().map_err(|e| Error::Failed(e.to_string()))?;
     let rows = listing::list(&exe, !args.no_check).await;
     outln!("{}", listing::table(&rows));
     outln!("build: zmtp-harness drivers build [NAME|all]; `run --iut NAME` builds on first use");

@@ -35,9 +35,9 @@ pub enum Error {
     /// The golden vectors could not be read.
     #[error("golden vectors: {0}")]
     Vectors(#[from] zmtp_harness::vectors::VectorError),
-    /// A driver cannot be resolved (an invalid command line, a manifest or build problem).
+    /// A driver command line is invalid.
     #[error(transparent)]
-    Driver(Box<zmtp_harness::driver::registry::RegistryError>),
+    Driver(#[from] zmtp_harness::driver::registry::RegistryError),
     /// A report could not be serialised.
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -55,12 +55,6 @@ pub enum Error {
     /// A library reported a failure in words (probe, network fuzzer, replay, coverage).
     #[error("{0}")]
     Failed(String),
-}
-
-impl From<zmtp_harness::driver::registry::RegistryError> for Error {
-    fn from(e: zmtp_harness::driver::registry::RegistryError) -> Self {
-        Error::Driver(Box::new(e))
-    }
 }
 
 /// Where scenario cases come from.

@@ -7,10 +7,6 @@
 //! the same driver at once, and leave a stamp (a fingerprint of the command and the inputs), so
 //! a driver is built once and again only when its sources change.
 
-// A failed build carries its command, directory and the tail of its log: large, but rare and
-// the end of the run, so it is returned as it is rather than boxed.
-#![allow(clippy::result_large_err)]
-
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -119,23 +115,28 @@ pub enum ManifestError {
         message: String,
     },
     /// The build command failed.
-    #[error(
-        "building driver {driver} failed ({status}): `{command}` in {dir}\n{output}\nfull log: {log}"
-    )]
-    BuildFailed {
-        /// The driver.
-        driver: String,
-        /// The command as run.
-        command: String,
-        /// Its working directory.
-        dir: String,
-        /// Its exit status.
-        status: String,
-        /// The last lines of its output.
-        output: String,
-        /// Where the whole output is.
-        log: String,
-    },
+    #[error("{0}")]
+    BuildFailed(Box<BuildFailure>),
+}
+
+/// A failed build: what ran, where, how it ended, and the end of its output.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "building driver {driver} failed ({status}): `{command}` in {dir}\n{output}\nfull log: {log}"
+)]
+pub struct BuildFailure {
+    /// The driver.
+    pub driver: String,
+    /// The command as run.
+    pub command: String,
+    /// Its working directory.
+    pub dir: String,
+    /// Its exit status.
+    pub status: String,
+    /// The last lines of its output.
+    pub output: String,
+    /// Where the whole output is.
+    pub log: String,
 }
 
 /// Where a driver stands on this machine.
@@ -322,14 +323,14 @@ impl DriverDir {
         }
         let text = fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(40).collect();
-        Err(ManifestError::BuildFailed {
+        Err(ManifestError::BuildFailed(Box::new(BuildFailure {
             driver: self.name().to_owned(),
             command,
             dir: self.dir.display().to_string(),
             status: status.to_string(),
             output: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
             log: log_path.display().to_string(),
-        })
+        })))
     }
 
     /// A fingerprint of the build command and the contents of every input file.
@@ -366,9 +367,10 @@ impl DriverDir {
                 let name = entry.file_name();
                 let path = rel.join(&name);
                 match entry.file_type() {
-                    Ok(t) if t.is_dir() => {
-                        pending.extend((!SKIPPED_DIRS.iter().any(|s| name == *s)).then_some(path));
+                    Ok(t) if t.is_dir() && !SKIPPED_DIRS.iter().any(|s| name == *s) => {
+                        pending.push(path);
                     }
+                    Ok(t) if t.is_dir() => {}
                     Ok(_) if set.is_match(&path) => {
                         found.insert(path);
                     }

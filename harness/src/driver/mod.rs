@@ -14,14 +14,15 @@ pub use zmtp_driver_protocol as protocol;
 
 use std::process::ExitCode;
 
-/// Runs the built-in driver `name` (`libzmq` or `zmqrs`) on this process's stdin/stdout, so
+/// Runs the built-in driver `name` (`libzmq`, `zmqrs` or `rzmq`) on this process's stdin/stdout, so
 /// `zmtp-harness driver NAME` needs nothing else built.
 pub fn run_builtin(name: &str) -> ExitCode {
     match name {
         "libzmq" => zmtp_driver_libzmq::run(),
         "zmqrs" => zmtp_driver_zmqrs::run(),
+        "rzmq" => zmtp_driver_rzmq::run(),
         other => {
-            eprintln!("no built-in driver named {other:?} (built in: libzmq, zmqrs)");
+            eprintln!("no built-in driver named {other:?} (built in: libzmq, zmqrs, rzmq)");
             ExitCode::from(2)
         }
     }

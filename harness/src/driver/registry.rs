@@ -9,10 +9,6 @@
 //! - Anything else is a command line, split on whitespace with simple quoting
 //!   (see [`split_command_line`]).
 
-// A failed build carries its command, directory and the tail of its log: large, but rare and
-// the end of the run, so it is returned as it is rather than boxed.
-#![allow(clippy::result_large_err)]
-
 use super::manifest::{self, DriverDir, ManifestError, State};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -390,10 +390,10 @@ final class Driver {
   // ---- ops --------------------------------------------------------------------------------
 
   private Entry entry(Request req) {
-    JsonNode h = req.raw("socket");
-    Entry e = h != null && h.isTextual() ? sockets.get(h.textValue()) : null;
+    String handle = req.string("socket");
+    Entry e = sockets.get(handle);
     if (e == null) {
-      throw new Failure("ENOTSOCK", "no socket " + h);
+      throw new Failure("ENOTSOCK", "no socket \"" + handle + "\"");
     }
     return e;
   }
