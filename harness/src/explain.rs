@@ -2,7 +2,7 @@
 //! every outcome its checks allow.
 
 use crate::registry::Registry;
-use crate::scenario::{LoadedCase, Step, cited_requirements};
+use crate::scenario::{Action, Check, LoadedCase, Step, cited_requirements};
 use crate::verdict::Verdict;
 use serde_json::Value;
 use std::fmt::Write;
@@ -35,7 +35,7 @@ pub fn render_step(step: &Step) -> String {
     let mut text = step.kind().to_string();
     if let Value::Object(m) = fields {
         for (k, v) in m {
-            if k == "options" && matches!(step, Step::OneOf { .. }) {
+            if k == "options" && matches!(step, Step::Check(Check::OneOf(_))) {
                 continue;
             }
             let v = match v {
@@ -108,10 +108,14 @@ fn render_steps(out: &mut String, steps: &[Step], registry: &Registry, depth: us
             let _ = writeln!(out, "{pad}     note: {n}");
         }
         match s {
-            Step::OneOf { options, .. } => {
+            Step::Check(Check::OneOf(c)) => {
                 let _ = writeln!(out, "{pad}     allowed outcomes, first match wins:");
-                for o in options {
-                    let checks: Vec<String> = o.checks.iter().map(render_step).collect();
+                for o in &c.options {
+                    let checks: Vec<String> = o
+                        .checks
+                        .iter()
+                        .map(|c| render_step(&Step::Check(c.clone())))
+                        .collect();
                     let _ = writeln!(
                         out,
                         "{pad}       \"{}\" → {}{}: {}",
@@ -131,8 +135,8 @@ fn render_steps(out: &mut String, steps: &[Step], registry: &Registry, depth: us
                         .replace(" if it does not hold", "")
                 );
             }
-            Step::Repeat { steps, .. } => render_steps(out, steps, registry, depth + 2),
-            _ if s.is_check() && !matches!(s, Step::Measure { .. }) => {
+            Step::Action(Action::Repeat(r)) => render_steps(out, &r.steps, registry, depth + 2),
+            Step::Check(c) if !matches!(c, Check::Measure(_)) => {
                 let _ = writeln!(
                     out,
                     "{pad}     → {}",

@@ -19,5 +19,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod socket_types;
-pub mod vectors;
 pub mod verdict;
+
+/// The golden vectors: their model and runner live in the `zmtp-vectors` crate.
+pub use zmtp_vectors as vectors;

@@ -5,7 +5,7 @@ use crate::driver::{DriverCommand, DriverProcess, registry as drivers};
 use crate::engine::{self, Env};
 use crate::registry::Registry;
 use crate::report::{self, Implementation, RunReport};
-use crate::scenario::{LoadedCase, Role, Step};
+use crate::scenario::{Action, Check, LoadedCase, Role, Step};
 use crate::verdict::{CaseResult, Verdict};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::BTreeMap;
@@ -115,16 +115,19 @@ pub async fn contract_check(command: &DriverCommand) -> Result<HelloInfo, String
 
 fn uses_role(steps: &[Step], role: Role) -> bool {
     steps.iter().any(|s| match s {
-        Step::Socket { on, .. }
-        | Step::Exit { on, .. }
-        | Step::Terminate { on, .. }
-        | Step::Kill { on, .. }
-        | Step::WaitExit { on, .. }
-        | Step::Restart { on, .. }
-        | Step::CountFds { on, .. }
-        | Step::Alive { on, .. } => *on == role,
-        Step::Repeat { steps, .. } => uses_role(steps, role),
-        _ => false,
+        Step::Action(a) => match a {
+            Action::Socket(x) => x.on == role,
+            Action::Exit(x) => x.on == role,
+            Action::Terminate(x) => x.on == role,
+            Action::Kill(x) => x.on == role,
+            Action::WaitExit(x) => x.on == role,
+            Action::Restart(x) => x.on == role,
+            Action::CountFds(x) => x.on == role,
+            Action::Repeat(x) => uses_role(&x.steps, role),
+            _ => false,
+        },
+        Step::Check(Check::Alive(x)) => x.on == role,
+        Step::Check(_) => false,
     })
 }
 
@@ -133,10 +136,8 @@ fn missing_types(lc: &LoadedCase, role: Role, hello: &HelloInfo) -> Vec<String> 
     fn types(steps: &[Step], role: Role, out: &mut Vec<String>) {
         for s in steps {
             match s {
-                Step::Socket {
-                    on, socket_type, ..
-                } if *on == role => out.push(socket_type.clone()),
-                Step::Repeat { steps, .. } => types(steps, role, out),
+                Step::Action(Action::Socket(x)) if x.on == role => out.push(x.socket_type.clone()),
+                Step::Action(Action::Repeat(x)) => types(&x.steps, role, out),
                 _ => {}
             }
         }

@@ -152,26 +152,23 @@ pub(crate) struct Ctx<'e> {
 /// Whether a case needs processes of its own: it stops, kills or restarts one, or counts its
 /// descriptors.
 fn needs_fresh(steps: &[crate::scenario::Step]) -> bool {
-    use crate::scenario::Step;
+    use crate::scenario::{Action, Step};
     steps.iter().any(|s| match s {
-        Step::Exit { .. }
-        | Step::Terminate { .. }
-        | Step::Kill { .. }
-        | Step::WaitExit { .. }
-        | Step::Restart { .. }
-        | Step::CountFds { .. } => true,
-        // A driver op may leave state behind (a ZAP handler lives as long as its process).
-        Step::Op { .. } => true,
-        Step::Burst {
-            terminate_after_ms: Some(_),
-            ..
-        }
-        | Step::Drain {
-            terminate_after_ms: Some(_),
-            ..
-        } => true,
-        Step::Repeat { steps, .. } => needs_fresh(steps),
-        _ => false,
+        Step::Action(a) => match a {
+            Action::Exit(_)
+            | Action::Terminate(_)
+            | Action::Kill(_)
+            | Action::WaitExit(_)
+            | Action::Restart(_)
+            | Action::CountFds(_) => true,
+            // A driver op may leave state behind (a ZAP handler lives as long as its process).
+            Action::Op(_) => true,
+            Action::Burst(b) => b.terminate_after_ms.is_some(),
+            Action::Drain(d) => d.terminate_after_ms.is_some(),
+            Action::Repeat(r) => needs_fresh(&r.steps),
+            _ => false,
+        },
+        Step::Check(_) => false,
     })
 }
 

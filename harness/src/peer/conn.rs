@@ -222,6 +222,28 @@ pub struct PeerSnapshot {
 }
 
 impl PeerSnapshot {
+    /// An empty record keeping at most `transcript_limit` octets per direction.
+    pub fn new(transcript_limit: u64) -> Self {
+        PeerSnapshot {
+            events: Vec::new(),
+            transcript: Transcript::new(transcript_limit),
+            closed: None,
+            reading: true,
+            greeting_sent: 0,
+            handshake_done: false,
+            handshake_pending: false,
+            peer_version: None,
+            cut: None,
+            message_count: 0,
+            burst_seqs: Default::default(),
+        }
+    }
+
+    /// Appends an event (for records made by hand, e.g. in tests of the checks).
+    pub fn push(&mut self, event: PeerEvent) {
+        self.record(event);
+    }
+
     /// Appends an event, keeping the running counts up to date.
     fn record(&mut self, event: PeerEvent) {
         if let PeerEventKind::Message { parts } = &event.kind {
@@ -471,19 +493,7 @@ impl PeerConn {
         let peer_addr = stream.peer_addr().ok();
         let (read, write) = stream.into_split();
         let shared = Arc::new(Shared {
-            state: Mutex::new(PeerSnapshot {
-                events: Vec::new(),
-                transcript: Transcript::new(TRANSCRIPT_LIMIT),
-                closed: None,
-                reading: true,
-                greeting_sent: 0,
-                handshake_done: false,
-                handshake_pending: false,
-                peer_version: None,
-                cut: None,
-                message_count: 0,
-                burst_seqs: Default::default(),
-            }),
+            state: Mutex::new(PeerSnapshot::new(TRANSCRIPT_LIMIT)),
             changed: Notify::new(),
         });
         let writer: Writer = Arc::new(tokio::sync::Mutex::new(Some(write)));

@@ -203,43 +203,41 @@ fn validate_case(family: &str, case: &Case, registry: &Registry, problems: &mut 
     if case.steps.is_empty() {
         problems.push(format!("case {id}: has no steps"));
     }
-    validate_steps(id, &case.steps, registry, problems, false);
+    validate_steps(id, &case.steps, registry, problems);
 }
 
-fn validate_steps(
-    id: &str,
-    steps: &[Step],
-    registry: &Registry,
-    problems: &mut Vec<String>,
-    checks_only: bool,
-) {
+/// Checks the fields every step has: its requirement is registered, its level is a level.
+fn validate_meta(at: &str, meta: Meta<'_>, registry: &Registry, problems: &mut Vec<String>) {
+    if let Some(r) = meta.requirement
+        && registry.get(r).is_none()
+    {
+        problems.push(format!("{at}: requirement {r} is not in the registry"));
+    }
+    if let Some(l) = meta.level
+        && !matches!(l, "MUST" | "SHOULD" | "MAY" | "INFO")
+    {
+        problems.push(format!(
+            "{at}: level {l:?} is not MUST, SHOULD, MAY or INFO"
+        ));
+    }
+}
+
+fn validate_steps(id: &str, steps: &[Step], registry: &Registry, problems: &mut Vec<String>) {
     for (i, step) in steps.iter().enumerate() {
         let at = format!("case {id}, step {} ({})", i + 1, step.kind());
         let meta = step.meta();
-        if let Some(r) = meta.requirement
-            && registry.get(r).is_none()
-        {
-            problems.push(format!("{at}: requirement {r} is not in the registry"));
-        }
-        if let Some(l) = meta.level
-            && !matches!(l, "MUST" | "SHOULD" | "MAY" | "INFO")
-        {
-            problems.push(format!(
-                "{at}: level {l:?} is not MUST, SHOULD, MAY or INFO"
-            ));
-        }
-        if checks_only && !step.is_check() {
-            problems.push(format!("{at}: only checks may appear in a one-of option"));
-        }
+        validate_meta(&at, meta, registry, problems);
         // A wait on the implementation must say which requirement it embodies, or be optional.
         let waits_on_iut = matches!(
             step,
-            Step::Wait { .. }
-                | Step::WaitEvent { .. }
-                | Step::Accept { .. }
-                | Step::Handshake { .. }
-                | Step::SyncPubSub { .. }
-                | Step::Liveness { .. }
+            Step::Action(
+                Action::Wait(_)
+                    | Action::WaitEvent(_)
+                    | Action::Accept(_)
+                    | Action::Handshake(_)
+                    | Action::SyncPubSub(_)
+                    | Action::Liveness(_)
+            )
         );
         if waits_on_iut && meta.requirement.is_none() && !meta.optional {
             problems.push(format!(
@@ -247,32 +245,48 @@ fn validate_steps(
             ));
         }
         match step {
-            Step::Repeat { steps, .. } => {
-                validate_steps(id, steps, registry, problems, checks_only)
-            }
-            Step::OneOf { options, .. } => {
-                if options.is_empty() {
-                    problems.push(format!("{at}: no options"));
-                }
-                for o in options {
-                    if crate::verdict::Verdict::parse(&o.verdict).is_none() {
-                        problems.push(format!(
-                            "{at}: option {:?} has verdict {:?}",
-                            o.label, o.verdict
-                        ));
-                    }
-                    if let Some(r) = &o.requirement
-                        && registry.get(r).is_none()
-                    {
-                        problems.push(format!("{at}: requirement {r} is not in the registry"));
-                    }
-                    validate_steps(id, &o.checks, registry, problems, true);
-                }
-            }
-            Step::Pause { why, .. } if why.trim().is_empty() => {
+            Step::Action(Action::Repeat(r)) => validate_steps(id, &r.steps, registry, problems),
+            Step::Check(Check::OneOf(c)) => validate_options(&at, &c.options, registry, problems),
+            Step::Action(Action::Pause(p)) if p.why.trim().is_empty() => {
                 problems.push(format!("{at}: a pause must say why"));
             }
             _ => {}
+        }
+    }
+}
+
+fn validate_options(
+    at: &str,
+    options: &[Alternative],
+    registry: &Registry,
+    problems: &mut Vec<String>,
+) {
+    if options.is_empty() {
+        problems.push(format!("{at}: no options"));
+    }
+    for o in options {
+        if crate::verdict::Verdict::parse(&o.verdict).is_none() {
+            problems.push(format!(
+                "{at}: option {:?} has verdict {:?}",
+                o.label, o.verdict
+            ));
+        }
+        if let Some(r) = &o.requirement
+            && registry.get(r).is_none()
+        {
+            problems.push(format!("{at}: requirement {r} is not in the registry"));
+        }
+        for (j, check) in o.checks.iter().enumerate() {
+            let at = format!(
+                "{at}, option {:?} check {} ({})",
+                o.label,
+                j + 1,
+                check.kind()
+            );
+            validate_meta(&at, check.meta(), registry, problems);
+            if matches!(check, Check::OneOf(_) | Check::Measure(_)) {
+                problems.push(format!("{at}: cannot be nested in a one-of option"));
+            }
         }
     }
 }
@@ -285,13 +299,17 @@ pub fn cited_requirements(case: &Case) -> Vec<String> {
                 out.push(r.to_string());
             }
             match s {
-                Step::Repeat { steps, .. } => walk(steps, out),
-                Step::OneOf { options, .. } => {
-                    for o in options {
+                Step::Action(Action::Repeat(r)) => walk(&r.steps, out),
+                Step::Check(Check::OneOf(c)) => {
+                    for o in &c.options {
                         if let Some(r) = &o.requirement {
                             out.push(r.clone());
                         }
-                        walk(&o.checks, out);
+                        out.extend(
+                            o.checks
+                                .iter()
+                                .filter_map(|c| c.meta().requirement.map(str::to_string)),
+                        );
                     }
                 }
                 _ => {}

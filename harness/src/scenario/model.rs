@@ -130,58 +130,8 @@ pub struct Alternative {
     /// The requirement this outcome concerns.
     #[serde(default)]
     pub requirement: Option<String>,
-    /// Checks (`check.*` steps) that must all hold.
-    pub checks: Vec<Step>,
-}
-
-macro_rules! steps {
-    ($( $(#[$vm:meta])* $variant:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? } ),* $(,)?) => {
-        /// One step of a case (the `do` field selects the kind).
-        #[derive(Debug, Clone, Deserialize, Serialize)]
-        #[serde(tag = "do", deny_unknown_fields)]
-        pub enum Step {
-            $(
-                $(#[$vm])*
-                $variant {
-                    $( $(#[$fm])* $field: $ty, )*
-                    /// A failure of this step is a failure of this requirement.
-                    #[serde(default)]
-                    requirement: Option<String>,
-                    /// A failure does not end the case.
-                    #[serde(default)]
-                    optional: bool,
-                    /// Shown in reports.
-                    #[serde(default)]
-                    note: Option<String>,
-                    /// Short name in reports.
-                    #[serde(default)]
-                    label: Option<String>,
-                    /// Checks: force the level (`MUST`, `SHOULD`, `MAY`, `INFO`).
-                    #[serde(default)]
-                    level: Option<String>,
-                },
-            )*
-        }
-
-        impl Step {
-            /// The `do` name of this step.
-            pub fn kind(&self) -> &'static str {
-                match self {
-                    $( Step::$variant { .. } => step_name(stringify!($variant)), )*
-                }
-            }
-
-            /// The common fields: requirement, optional, note, label, level.
-            pub fn meta(&self) -> Meta<'_> {
-                match self {
-                    $( Step::$variant { requirement, optional, note, label, level, .. } =>
-                        Meta { requirement: requirement.as_deref(), optional: *optional,
-                               note: note.as_deref(), label: label.as_deref(),
-                               level: level.as_deref() }, )*
-                }
-            }
-        }
-    };
+    /// Checks that must all hold.
+    pub checks: Vec<Check>,
 }
 
 /// The fields every step has.
@@ -199,39 +149,112 @@ pub struct Meta<'a> {
     pub level: Option<&'a str>,
 }
 
-steps! {
+/// Generates, from one list of `"do-name" => Name { fields }`, a module with one struct per
+/// kind (its fields plus the [`Meta`] fields every step has) and an enum over them, tagged
+/// by `do`, with [`kind`](Action::kind) and [`meta`](Action::meta).
+macro_rules! step_kinds {
+    (
+        $(#[$em:meta])* enum $enum:ident in $module:ident {
+            $( $(#[$vm:meta])* $name:literal => $variant:ident {
+                $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)?
+            } ),* $(,)?
+        }
+    ) => {
+        #[doc = concat!("The parameters of each [`", stringify!($enum), "`], one struct per `do` name.")]
+        pub mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$vm])*
+                #[derive(Debug, Clone, Deserialize, Serialize)]
+                #[serde(deny_unknown_fields)]
+                pub struct $variant {
+                    $( $(#[$fm])* pub $field: $ty, )*
+                    /// A failure of this step is a failure of this requirement.
+                    #[serde(default)]
+                    pub requirement: Option<String>,
+                    /// A failure does not end the case.
+                    #[serde(default)]
+                    pub optional: bool,
+                    /// Shown in reports.
+                    #[serde(default)]
+                    pub note: Option<String>,
+                    /// Short name in reports.
+                    #[serde(default)]
+                    pub label: Option<String>,
+                    /// Checks: force the level (`MUST`, `SHOULD`, `MAY`, `INFO`).
+                    #[serde(default)]
+                    pub level: Option<String>,
+                }
+            )*
+        }
+
+        $(#[$em])*
+        #[derive(Debug, Clone, Deserialize, Serialize)]
+        #[serde(tag = "do")]
+        pub enum $enum {
+            $(
+                $(#[$vm])*
+                #[serde(rename = $name)]
+                $variant($module::$variant),
+            )*
+        }
+
+        impl $enum {
+            /// Every `do` name of this kind of step.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// The `do` name of this step.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $( Self::$variant(_) => $name, )*
+                }
+            }
+
+            /// The common fields: requirement, optional, note, label, level.
+            pub fn meta(&self) -> Meta<'_> {
+                match self {
+                    $( Self::$variant(s) => Meta {
+                        requirement: s.requirement.as_deref(),
+                        optional: s.optional,
+                        note: s.note.as_deref(),
+                        label: s.label.as_deref(),
+                        level: s.level.as_deref(),
+                    }, )*
+                }
+            }
+        }
+    };
+}
+
+step_kinds! {
+    /// Something a step does: through a driver, with the raw peer, or to the flow of the case.
+    enum Action in action {
     // ---- the implementation, through its driver -------------------------------------------
     /// Create a socket named `name` and set `options` (name → integer, text, or `hex:..`), in
     /// the order written.
-    #[serde(rename = "socket")]
-    Socket {
+        "socket" => Socket {
         #[serde(default)] on: Role,
         #[serde(rename = "type")] socket_type: String,
         name: String,
         #[serde(default)] options: toml::Table,
     },
     /// Set one option.
-    #[serde(rename = "set")]
-    Set { socket: String, option: String, value: toml::Value },
+        "set" => Set { socket: String, option: String, value: toml::Value },
     /// Bind; the concrete endpoint is saved in `save` (default `<socket>_ep`).
-    #[serde(rename = "bind")]
-    Bind {
+        "bind" => Bind {
         socket: String,
         #[serde(default = "default_endpoint")] endpoint: String,
         #[serde(default)] save: Option<String>,
     },
     /// Connect (asynchronous, like libzmq).
-    #[serde(rename = "connect")]
-    Connect { socket: String, endpoint: String },
+        "connect" => Connect { socket: String, endpoint: String },
     /// Disconnect from an endpoint.
-    #[serde(rename = "disconnect")]
-    Disconnect { socket: String, endpoint: String },
+        "disconnect" => Disconnect { socket: String, endpoint: String },
     /// Unbind an endpoint.
-    #[serde(rename = "unbind")]
-    Unbind { socket: String, endpoint: String },
+        "unbind" => Unbind { socket: String, endpoint: String },
     /// Send one message; `expect` is the result required (default `ok`).
-    #[serde(rename = "send")]
-    Send {
+        "send" => Send {
         socket: String,
         #[serde(default)] parts: Option<Vec<String>>,
         #[serde(default)] parts_hex: Option<Vec<String>>,
@@ -240,8 +263,7 @@ steps! {
         #[serde(default)] save: Option<String>,
     },
     /// Send a numbered burst at full speed inside the driver; the report is saved.
-    #[serde(rename = "burst")]
-    Burst {
+        "burst" => Burst {
         socket: String,
         count: u64,
         #[serde(default)] first_seq: u64,
@@ -259,16 +281,14 @@ steps! {
         save: String,
     },
     /// Receive one message (saved as the driver's reply); `expect` is the result required.
-    #[serde(rename = "recv")]
-    Recv {
+        "recv" => Recv {
         socket: String,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
         #[serde(default)] expect: Option<String>,
         #[serde(default)] save: Option<String>,
     },
     /// Collect messages until `max`, a quiet period, or the deadline; the report is saved.
-    #[serde(rename = "drain")]
-    Drain {
+        "drain" => Drain {
         socket: String,
         #[serde(default = "default_max")] max: u64,
         #[serde(default = "default_quiet_ms")] quiet_ms: u64,
@@ -280,37 +300,30 @@ steps! {
         save: String,
     },
     /// Close a socket, optionally setting its linger first; saves the driver's reply.
-    #[serde(rename = "close")]
-    Close {
+        "close" => Close {
         socket: String,
         #[serde(default)] linger_ms: Option<i64>,
         #[serde(default)] save: Option<String>,
     },
     /// Ask the driver to exit (it closes everything honouring linger); does not wait.
-    #[serde(rename = "exit")]
-    Exit { #[serde(default)] on: Role },
+        "exit" => Exit { #[serde(default)] on: Role },
     /// Send SIGTERM; does not wait.
-    #[serde(rename = "terminate")]
-    Terminate { #[serde(default)] on: Role },
+        "terminate" => Terminate { #[serde(default)] on: Role },
     /// SIGKILL the process now and reap it.
-    #[serde(rename = "kill")]
-    Kill { #[serde(default)] on: Role },
+        "kill" => Kill { #[serde(default)] on: Role },
     /// Wait for the process to exit; saves `{code, signal, elapsed_ms}` measured from the
     /// `exit` or `terminate` step.
-    #[serde(rename = "wait-exit")]
-    WaitExit {
+        "wait-exit" => WaitExit {
         #[serde(default)] on: Role,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
         #[serde(default)] save: Option<String>,
     },
     /// Start a fresh process for the role (after `kill` or `exit`); its sockets are gone.
-    #[serde(rename = "restart")]
-    Restart { #[serde(default)] on: Role },
+        "restart" => Restart { #[serde(default)] on: Role },
     /// Send any driver op with these fields (for ops without a step of their own, e.g. `zap`);
     /// `expect` is the result required (default `ok`), the reply is saved in `save`. Strings
     /// in `fields` may use `${...}`; a socket handle is named by the field `socket`.
-    #[serde(rename = "op")]
-    Op {
+        "op" => Op {
         #[serde(default)] on: Role,
         op: String,
         #[serde(default)] fields: toml::Table,
@@ -318,13 +331,11 @@ steps! {
         #[serde(default)] save: Option<String>,
     },
     /// Save the process's open file descriptor count (from /proc).
-    #[serde(rename = "count-fds")]
-    CountFds { #[serde(default)] on: Role, save: String },
+        "count-fds" => CountFds { #[serde(default)] on: Role, save: String },
     /// Wait (bounded) for a monitor event of a socket (`connected`, `accepted`,
     /// `handshake_succeeded`, `disconnected` ...; several names separated by `|`); its time is
     /// saved as `mark`, the events seen as `save`.
-    #[serde(rename = "wait-event")]
-    WaitEvent {
+        "wait-event" => WaitEvent {
         socket: String,
         event: String,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
@@ -336,8 +347,7 @@ steps! {
     /// Listen on 127.0.0.1 (a new port, or the address saved in `address_of`); the endpoint is
     /// saved in `save` (default `<listener>_ep`). With `auto` (default), accepted connections
     /// greet and handshake on their own.
-    #[serde(rename = "peer.listen")]
-    Listen {
+        "peer.listen" => Listen {
         listener: String,
         #[serde(default)] settings: PeerSettings,
         #[serde(default = "yes")] auto: bool,
@@ -349,55 +359,47 @@ steps! {
     /// both directions with `settings` (mechanism, profile). `peer.accept` names a proxied
     /// connection; its halves are `<name>.client` (what the connecting side sent) and
     /// `<name>.server` (what the upstream side sent).
-    #[serde(rename = "peer.proxy")]
-    Proxy {
+        "peer.proxy" => Proxy {
         proxy: String,
         to: String,
         #[serde(default)] settings: PeerSettings,
         #[serde(default)] save: Option<String>,
     },
     /// Stop listening (accepted connections stay).
-    #[serde(rename = "peer.unlisten")]
-    Unlisten { listener: String },
+        "peer.unlisten" => Unlisten { listener: String },
     /// Wait for connection number `n` (default: the next unnamed one) on a listener and call
     /// it `name`; the accept time is saved as mark `name`.
-    #[serde(rename = "peer.accept")]
-    Accept {
+        "peer.accept" => Accept {
         listener: String,
         name: String,
         #[serde(default)] n: Option<usize>,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
     },
     /// Connect a raw peer named `peer` to an endpoint.
-    #[serde(rename = "peer.connect")]
-    PeerConnect {
+        "peer.connect" => PeerConnect {
         peer: String,
         to: String,
         #[serde(default)] settings: PeerSettings,
     },
     /// Send the greeting (or its first `octets`), in `mode` (default: the settings').
-    #[serde(rename = "peer.greet")]
-    Greet {
+        "peer.greet" => Greet {
         peer: String,
         #[serde(default)] mode: Option<GreetingMode>,
         #[serde(default)] octets: Option<usize>,
     },
     /// Complete the greeting and the handshake; fails if the implementation does not.
-    #[serde(rename = "peer.handshake")]
-    Handshake {
+        "peer.handshake" => Handshake {
         peer: String,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
     },
     /// Send a message.
-    #[serde(rename = "peer.send")]
-    PeerSend {
+        "peer.send" => PeerSend {
         peer: String,
         #[serde(default)] parts: Option<Vec<String>>,
         #[serde(default)] parts_hex: Option<Vec<String>>,
     },
     /// Send a numbered burst in the driver protocol's burst format.
-    #[serde(rename = "peer.burst")]
-    PeerBurst {
+        "peer.burst" => PeerBurst {
         peer: String,
         count: u64,
         #[serde(default)] first_seq: u64,
@@ -408,8 +410,7 @@ steps! {
     },
     /// Subscribe (or cancel) in the form the implementation's version calls for, or `form`
     /// (`message` = ZMTP 3.0, `command` = 3.1).
-    #[serde(rename = "peer.subscribe")]
-    PeerSubscribe {
+        "peer.subscribe" => PeerSubscribe {
         peer: String,
         #[serde(default)] topic: String,
         #[serde(default)] topic_hex: Option<String>,
@@ -417,23 +418,20 @@ steps! {
         #[serde(default)] form: Option<String>,
     },
     /// Send PING.
-    #[serde(rename = "peer.ping")]
-    PeerPing {
+        "peer.ping" => PeerPing {
         peer: String,
         #[serde(default)] ttl: u16,
         #[serde(default)] context_hex: String,
     },
     /// Send a well-formed command frame: `name` then data.
-    #[serde(rename = "peer.command")]
-    PeerCommand {
+        "peer.command" => PeerCommand {
         peer: String,
         name: String,
         #[serde(default)] data_hex: String,
     },
     /// Send a frame exactly as described: any flags octet, any declared size (`size`),
     /// written in the form the LONG flag selects or `size_form` (`short` / `long`).
-    #[serde(rename = "peer.frame")]
-    PeerFrame {
+        "peer.frame" => PeerFrame {
         peer: String,
         flags: u8,
         #[serde(default)] size: Option<u64>,
@@ -442,8 +440,7 @@ steps! {
     },
     /// Send raw octets, in one write or in pieces of the given sizes (the last size repeats),
     /// then optionally close (`then = "fin"` or `"rst"`).
-    #[serde(rename = "peer.raw")]
-    PeerRaw {
+        "peer.raw" => PeerRaw {
         peer: String,
         hex: String,
         #[serde(default)] pieces: Vec<usize>,
@@ -452,19 +449,15 @@ steps! {
         #[serde(default)] then: Option<CloseHow>,
     },
     /// Stop reading (the TCP window fills).
-    #[serde(rename = "peer.stop-reading")]
-    StopReading { peer: String },
+        "peer.stop-reading" => StopReading { peer: String },
     /// Resume reading.
-    #[serde(rename = "peer.resume-reading")]
-    ResumeReading { peer: String },
+        "peer.resume-reading" => ResumeReading { peer: String },
     /// Close the connection: `fin` (default) or `rst`.
-    #[serde(rename = "peer.close")]
-    PeerClose { peer: String, #[serde(default = "fin")] how: CloseHow },
+        "peer.close" => PeerClose { peer: String, #[serde(default = "fin")] how: CloseHow },
     /// Save the data (after the name, hex) of the first command named `name` that arrived on a
     /// connection, e.g. to compare a CURVE HELLO's key across connections; `offset` and `len`
     /// save only that slice of the data.
-    #[serde(rename = "peer.save-command")]
-    SaveCommand {
+        "peer.save-command" => SaveCommand {
         peer: String,
         name: String,
         save: String,
@@ -472,8 +465,7 @@ steps! {
         #[serde(default)] len: Option<usize>,
     },
     /// Wait (bounded) until a condition holds on a connection; its time is saved as `mark`.
-    #[serde(rename = "peer.wait")]
-    Wait {
+        "peer.wait" => Wait {
         peer: String,
         until: Until,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
@@ -482,19 +474,15 @@ steps! {
 
     // ---- control --------------------------------------------------------------------------
     /// Record the current time under a name.
-    #[serde(rename = "mark")]
-    Mark { name: String },
+        "mark" => Mark { name: String },
     /// Wait a fixed time: only to hold a state (a peer not reading for a while), never to
     /// synchronise. Every pause says why.
-    #[serde(rename = "pause")]
-    Pause { ms: u64, why: String },
+        "pause" => Pause { ms: u64, why: String },
     /// Run `steps` `times` times; `${i}` is the iteration (from 1).
-    #[serde(rename = "repeat")]
-    Repeat { times: u64, steps: Vec<Step> },
+        "repeat" => Repeat { times: u64, steps: Vec<Step> },
     /// Publish probe messages on a PUB/XPUB socket until a subscriber (a driver socket, or a
     /// raw peer) receives one: the subscription has reached the publisher.
-    #[serde(rename = "sync-pubsub")]
-    SyncPubSub {
+        "sync-pubsub" => SyncPubSub {
         publisher: String,
         #[serde(default)] subscriber: Option<String>,
         #[serde(default)] peer: Option<String>,
@@ -504,25 +492,26 @@ steps! {
     /// A fresh raw peer of a compatible type connects to `endpoint`, completes a handshake,
     /// and exchanges one message with the implementation's `socket`. `settings` changes the
     /// probe's settings (e.g. `mechanism = "PLAIN"` and `plain`), its socket type included.
-    #[serde(rename = "liveness")]
-    Liveness {
+        "liveness" => Liveness {
         socket: String,
         endpoint: String,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
         #[serde(default)] settings: Option<PeerSettings>,
     },
+    }
+}
 
+step_kinds! {
+    /// An assertion primitive (`check.*`): judges what was recorded, changes nothing.
+    enum Check in check {
     // ---- checks (the assertion primitives) ------------------------------------------------
     /// Burst messages arrived in increasing order, without duplicates (`drain` = a saved
     /// drain report, or `peer` = a raw-peer connection).
-    #[serde(rename = "check.in-order")]
-    InOrder { #[serde(default)] drain: Option<String>, #[serde(default)] peer: Option<String> },
+        "check.in-order" => InOrder { #[serde(default)] drain: Option<String>, #[serde(default)] peer: Option<String> },
     /// No partial or malformed multipart message was delivered.
-    #[serde(rename = "check.no-partial")]
-    NoPartial { #[serde(default)] drain: Option<String>, #[serde(default)] peer: Option<String> },
+        "check.no-partial" => NoPartial { #[serde(default)] drain: Option<String>, #[serde(default)] peer: Option<String> },
     /// The number of burst messages delivered (of `topic`, if given) is within bounds.
-    #[serde(rename = "check.count")]
-    Count {
+        "check.count" => Count {
         #[serde(default)] drain: Option<String>,
         #[serde(default)] peer: Option<String>,
         #[serde(default)] min: Option<u64>,
@@ -531,8 +520,7 @@ steps! {
     },
     /// Of a burst, what arrived is one run ending with its last accepted message: a dropped
     /// prefix, then everything (the slow-joiner shape).
-    #[serde(rename = "check.suffix")]
-    Suffix {
+        "check.suffix" => Suffix {
         #[serde(default)] drain: Option<String>,
         #[serde(default)] peer: Option<String>,
         burst: String,
@@ -540,28 +528,23 @@ steps! {
         #[serde(default)] allow_empty: bool,
     },
     /// Nothing of a burst arrived.
-    #[serde(rename = "check.none-of")]
-    NoneOf {
+        "check.none-of" => NoneOf {
         #[serde(default)] drain: Option<String>,
         #[serde(default)] peer: Option<String>,
         burst: String,
     },
     /// Every message a burst accepted arrived exactly once.
-    #[serde(rename = "check.all-of")]
-    AllOf {
+        "check.all-of" => AllOf {
         #[serde(default)] drain: Option<String>,
         #[serde(default)] peer: Option<String>,
         burst: String,
     },
     /// A burst was never refused and no single send took longer than `max_ms`.
-    #[serde(rename = "check.not-blocked")]
-    NotBlocked { burst: String, #[serde(default = "default_block_ms")] max_ms: u64 },
+        "check.not-blocked" => NotBlocked { burst: String, #[serde(default = "default_block_ms")] max_ms: u64 },
     /// A burst met back-pressure: a send would block (or timed out) before all were sent.
-    #[serde(rename = "check.blocked")]
-    Blocked { burst: String },
+        "check.blocked" => Blocked { burst: String },
     /// No message whose first frame starts with the prefix reached the raw peer.
-    #[serde(rename = "check.no-prefix")]
-    NoPrefix {
+        "check.no-prefix" => NoPrefix {
         peer: String,
         #[serde(default)] prefix: String,
         #[serde(default)] prefix_hex: Option<String>,
@@ -569,8 +552,7 @@ steps! {
     /// The subscriptions (and cancellations) received on a connection, as multisets, are
     /// exactly these; `form` also requires the wire form: `message`, `command`, or
     /// `negotiated` (commands if both sides announced ZMTP 3.1 or later, else messages).
-    #[serde(rename = "check.subscriptions")]
-    Subscriptions {
+        "check.subscriptions" => Subscriptions {
         peer: String,
         #[serde(default)] topics: Vec<String>,
         #[serde(default)] cancels: Vec<String>,
@@ -578,8 +560,7 @@ steps! {
     },
     /// The implementation closed the connection (FIN or RST), within `within_ms` of mark
     /// `since` (default: the case start).
-    #[serde(rename = "check.closed")]
-    Closed {
+        "check.closed" => Closed {
         peer: String,
         #[serde(default)] within_ms: Option<u64>,
         #[serde(default)] since: Option<String>,
@@ -590,12 +571,10 @@ steps! {
         #[serde(default)] whole: bool,
     },
     /// The connection is still open.
-    #[serde(rename = "check.open")]
-    Open { peer: String },
+        "check.open" => Open { peer: String },
     /// A command with this name did (or did not) arrive; with `data_hex` / `data_prefix_hex` /
     /// `data_len`, one whose data (after the name) is exactly this / starts so / is this long.
-    #[serde(rename = "check.command")]
-    Command {
+        "check.command" => Command {
         peer: String,
         name: String,
         #[serde(default = "yes")] present: bool,
@@ -617,18 +596,15 @@ steps! {
     /// short nonces of HELLO, INITIATE, READY and MESSAGE strictly increase, CURVE-17),
     /// `single-frame` (every MESSAGE travels in one frame with MORE clear, CURVE-20) or `sizes`
     /// (every MESSAGE body is at least 33 octets, CURVE-07); at least `min_messages` MESSAGEs.
-    #[serde(rename = "check.curve")]
-    Curve {
+        "check.curve" => Curve {
         peer: String,
         property: String,
         #[serde(default)] min_messages: usize,
     },
     /// The implementation did (or did not) break a protocol rule on this connection.
-    #[serde(rename = "check.violation")]
-    Violation { peer: String, #[serde(default)] present: bool },
+        "check.violation" => Violation { peer: String, #[serde(default)] present: bool },
     /// The raw peer received exactly this message (`index`, 0-based) after the handshake.
-    #[serde(rename = "check.received")]
-    Received {
+        "check.received" => Received {
         peer: String,
         #[serde(default)] parts: Option<Vec<String>>,
         #[serde(default)] parts_hex: Option<Vec<String>>,
@@ -636,16 +612,14 @@ steps! {
     },
     /// A saved driver reply has this `result` (`ok`, `would_block`, `timeout`, `error`,
     /// `unsupported`), or (`is_not`) any other.
-    #[serde(rename = "check.result")]
-    Result {
+        "check.result" => Result {
         var: String,
         #[serde(default)] is: Option<String>,
         #[serde(default)] is_not: Option<String>,
     },
     /// The implementation's greeting announced these (each optional): `version = [3, 1]`,
     /// `min_version = [3, 0]`, `mechanism`, `as_server`.
-    #[serde(rename = "check.greeting")]
-    GreetingIs {
+        "check.greeting" => GreetingIs {
         peer: String,
         #[serde(default)] version: Option<[u8; 2]>,
         #[serde(default)] min_version: Option<[u8; 2]>,
@@ -654,8 +628,7 @@ steps! {
     },
     /// The implementation's READY (or INITIATE) had a property `name` (compared exactly, or
     /// in any case with `any_case`) with this `value` (text), or (`absent`) had none.
-    #[serde(rename = "check.ready-property")]
-    ReadyProperty {
+        "check.ready-property" => ReadyProperty {
         peer: String,
         name: String,
         #[serde(default)] value: Option<String>,
@@ -666,8 +639,7 @@ steps! {
     },
     /// The octets the implementation sent on a connection, raw: they start with `prefix_hex`,
     /// contain `contains_hex`, or equal `equals_hex` (from `offset`, default 0).
-    #[serde(rename = "check.octets")]
-    Octets {
+        "check.octets" => Octets {
         peer: String,
         #[serde(default)] offset: usize,
         #[serde(default)] prefix_hex: Option<String>,
@@ -677,8 +649,7 @@ steps! {
         #[serde(default)] absent_hex: Option<String>,
     },
     /// A field of a saved value (dotted path) equals a value or lies within bounds.
-    #[serde(rename = "check.field")]
-    Field {
+        "check.field" => Field {
         var: String,
         #[serde(default)] path: String,
         #[serde(default)] equals: Option<toml::Value>,
@@ -690,33 +661,28 @@ steps! {
         #[serde(default)] slack: f64,
     },
     /// A saved `recv` got exactly this message.
-    #[serde(rename = "check.message")]
-    Message {
+        "check.message" => Message {
         var: String,
         #[serde(default)] parts: Option<Vec<String>>,
         #[serde(default)] parts_hex: Option<Vec<String>>,
     },
     /// The process is alive (it did not crash).
-    #[serde(rename = "check.alive")]
-    Alive { #[serde(default)] on: Role },
+        "check.alive" => Alive { #[serde(default)] on: Role },
     /// A process exited (saved by `wait-exit`) with this code, within this time.
-    #[serde(rename = "check.exited")]
-    Exited {
+        "check.exited" => Exited {
         var: String,
         #[serde(default)] code: Option<i32>,
         #[serde(default)] within_ms: Option<u64>,
     },
     /// The time between two marks (or connection events `peer:<name>:<event>`) is within bounds.
-    #[serde(rename = "check.elapsed")]
-    Elapsed {
+        "check.elapsed" => Elapsed {
         from: String,
         to: String,
         #[serde(default)] min_ms: Option<f64>,
         #[serde(default)] max_ms: Option<f64>,
     },
     /// Record a measurement (INFO): time between two marks, or a saved field.
-    #[serde(rename = "check.measure")]
-    Measure {
+        "check.measure" => Measure {
         name: String,
         #[serde(default)] from: Option<String>,
         #[serde(default)] to: Option<String>,
@@ -726,91 +692,67 @@ steps! {
     },
     /// The first alternative whose checks all hold decides the verdict; none holding is a
     /// failure of this step's requirement. For every place the spec allows several outcomes.
-    #[serde(rename = "check.one-of")]
-    OneOf { options: Vec<Alternative> },
-}
-
-fn step_name(variant: &str) -> &'static str {
-    // Kept in step with the serde renames above; used for reports only.
-    match variant {
-        "Socket" => "socket",
-        "Set" => "set",
-        "Bind" => "bind",
-        "Connect" => "connect",
-        "Disconnect" => "disconnect",
-        "Unbind" => "unbind",
-        "Send" => "send",
-        "Burst" => "burst",
-        "Recv" => "recv",
-        "Drain" => "drain",
-        "Close" => "close",
-        "Exit" => "exit",
-        "Terminate" => "terminate",
-        "Kill" => "kill",
-        "WaitExit" => "wait-exit",
-        "Restart" => "restart",
-        "CountFds" => "count-fds",
-        "Op" => "op",
-        "WaitEvent" => "wait-event",
-        "Listen" => "peer.listen",
-        "Unlisten" => "peer.unlisten",
-        "Proxy" => "peer.proxy",
-        "Accept" => "peer.accept",
-        "PeerConnect" => "peer.connect",
-        "Greet" => "peer.greet",
-        "Handshake" => "peer.handshake",
-        "PeerSend" => "peer.send",
-        "PeerBurst" => "peer.burst",
-        "PeerSubscribe" => "peer.subscribe",
-        "PeerPing" => "peer.ping",
-        "PeerCommand" => "peer.command",
-        "PeerFrame" => "peer.frame",
-        "PeerRaw" => "peer.raw",
-        "StopReading" => "peer.stop-reading",
-        "ResumeReading" => "peer.resume-reading",
-        "PeerClose" => "peer.close",
-        "Wait" => "peer.wait",
-        "SaveCommand" => "peer.save-command",
-        "Mark" => "mark",
-        "Pause" => "pause",
-        "Repeat" => "repeat",
-        "SyncPubSub" => "sync-pubsub",
-        "Liveness" => "liveness",
-        "InOrder" => "check.in-order",
-        "NoPartial" => "check.no-partial",
-        "Count" => "check.count",
-        "Suffix" => "check.suffix",
-        "NoneOf" => "check.none-of",
-        "AllOf" => "check.all-of",
-        "NotBlocked" => "check.not-blocked",
-        "Blocked" => "check.blocked",
-        "NoPrefix" => "check.no-prefix",
-        "Subscriptions" => "check.subscriptions",
-        "Closed" => "check.closed",
-        "Open" => "check.open",
-        "Command" => "check.command",
-        "Violation" => "check.violation",
-        "Received" => "check.received",
-        "Result" => "check.result",
-        "ReadyProperty" => "check.ready-property",
-        "GreetingIs" => "check.greeting",
-        "Curve" => "check.curve",
-        "Octets" => "check.octets",
-        "Field" => "check.field",
-        "Message" => "check.message",
-        "Alive" => "check.alive",
-        "Exited" => "check.exited",
-        "Elapsed" => "check.elapsed",
-        "Measure" => "check.measure",
-        "OneOf" => "check.one-of",
-        _ => "step",
+        "check.one-of" => OneOf { options: Vec<Alternative> },
     }
 }
 
+/// One step of a case: an action or a check (the `do` field selects the kind).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Step {
+    /// Something done.
+    Action(Action),
+    /// Something judged.
+    Check(Check),
+}
+
 impl Step {
-    /// Whether this step is a check (`check.*`).
-    pub fn is_check(&self) -> bool {
-        self.kind().starts_with("check.")
+    /// The `do` name of this step.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Action(a) => a.kind(),
+            Step::Check(c) => c.kind(),
+        }
+    }
+
+    /// The common fields: requirement, optional, note, label, level.
+    pub fn meta(&self) -> Meta<'_> {
+        match self {
+            Step::Action(a) => a.meta(),
+            Step::Check(c) => c.meta(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    /// Reads the table once, then as an [`Action`] or a [`Check`] by its `do` name.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let table = toml::Value::deserialize(d)?;
+        let kind = table
+            .get("do")
+            .ok_or_else(|| D::Error::missing_field("do"))?
+            .as_str()
+            .ok_or_else(|| D::Error::custom("`do` must be a string"))?;
+        if Check::NAMES.contains(&kind) {
+            Check::deserialize(table)
+                .map(Step::Check)
+                .map_err(D::Error::custom)
+        } else if Action::NAMES.contains(&kind) {
+            Action::deserialize(table)
+                .map(Step::Action)
+                .map_err(D::Error::custom)
+        } else {
+            let names: Vec<String> = Action::NAMES
+                .iter()
+                .chain(Check::NAMES)
+                .map(|n| format!("`{n}`"))
+                .collect();
+            Err(D::Error::custom(format!(
+                "unknown step `{kind}`, expected one of {}",
+                names.join(", ")
+            )))
+        }
     }
 }
 
