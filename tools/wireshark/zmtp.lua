@@ -217,7 +217,15 @@ function zmtp.dissector(tvb, pinfo, tree)
     end
     off = off + used
   end
-  if #summary > 0 then pinfo.cols.info = "ZMTP " .. table.concat(summary, ", ") end
+  if #summary > 0 then
+    -- Several PDUs of one frame are dissected in turn: append to what an earlier call wrote.
+    local text = table.concat(summary, ", ")
+    if tostring(pinfo.cols.info):sub(1, 5) == "ZMTP " then
+      pinfo.cols.info:append(", " .. text)
+    else
+      pinfo.cols.info = "ZMTP " .. text
+    end
+  end
   return len
 end
 
