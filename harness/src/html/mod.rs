@@ -101,7 +101,7 @@ pub fn render(runs: &[RunReport], registry: &Registry) -> Result<String, HtmlErr
         _ => format!("zmtp-harness report: {} runs", runs.len()),
     };
     Ok(TEMPLATE
-        .replacen("{{title}}", &escape_html(&title), 1)
+        .replace("{{title}}", &escape_html(&title))
         .replacen("{{style}}", STYLE, 1)
         .replacen("{{script}}", SCRIPT, 1)
         .replacen("{{data}}", &json, 1))
@@ -179,6 +179,15 @@ mod tests {
         assert!(!s.contains('<'));
         let back: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back["a"], "</script><!--");
+    }
+
+    #[test]
+    fn fills_every_placeholder() {
+        let page = render(&[], &Registry::default()).unwrap();
+        for p in ["{{title}}", "{{style}}", "{{script}}", "{{data}}"] {
+            assert!(!page.contains(p), "{p} left in the page");
+        }
+        assert!(page.contains("<h1>zmtp-harness report: 0 runs</h1>"));
     }
 
     #[test]
