@@ -213,6 +213,24 @@ impl<'a> Greeting<'a> {
         }
     }
 
+    /// The fields of 64 octets, unchecked: only for octets [`Greeting::load`] has accepted
+    /// (the decoder re-reads them so that its result never passes through memory written by
+    /// an out-of-line call). `None` cannot happen for a 64-octet array.
+    #[inline]
+    pub(crate) fn from_accepted(raw: &'a [u8; GREETING_LEN]) -> Option<Self> {
+        Some(Greeting {
+            padding: raw.get(1..9)?.try_into().ok()?,
+            signature_end: *raw.get(9)?,
+            version: Version {
+                major: *raw.get(10)?,
+                minor: *raw.get(11)?,
+            },
+            mechanism: Mechanism(raw.get(12..32)?.try_into().ok()?),
+            as_server: *raw.get(32)?,
+            filler: raw.get(33..64)?.try_into().ok()?,
+        })
+    }
+
     /// The 64 octets of this greeting.
     pub fn to_bytes(&self) -> [u8; GREETING_LEN] {
         let mut out = [0u8; GREETING_LEN];
@@ -308,6 +326,24 @@ fn parse_greeting<'a>(input: &'a [u8], strictness: &Strictness) -> PResult<'a, G
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn from_accepted_is_load() {
+        use crate::Profile;
+        let strict = Profile::Strict.strictness();
+        let lenient = Profile::Lenient.strictness();
+        let mut raw = Greeting::new(Version::V3_1, Mechanism::PLAIN).to_bytes();
+        raw[1..9].copy_from_slice(b"padding!");
+        raw[32] = 1;
+        for (raw, strictness) in [(raw, &strict), (raw, &lenient)] {
+            let loaded = Greeting::load_exact(&raw, strictness).unwrap();
+            assert_eq!(Greeting::from_accepted(&raw), Some(loaded));
+        }
+        raw[40] = 7;
+        raw[9] = 0x03;
+        let loaded = Greeting::load_exact(&raw, &lenient).unwrap();
+        assert_eq!(Greeting::from_accepted(&raw), Some(loaded));
+    }
+
     use super::*;
 
     #[test]

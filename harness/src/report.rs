@@ -1,7 +1,7 @@
 //! Reports of a run: a text summary for people, JSON for machines, JUnit XML for CI.
 
 use crate::baseline::Deviation;
-use crate::verdict::{CaseResult, Verdict};
+use crate::verdict::{CaseResult, PeerRecord, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -340,4 +340,86 @@ pub fn junit(report: &RunReport) -> String {
     out.add_test_suites(suites.into_values());
     out.to_string()
         .unwrap_or_else(|e| format!("<!-- junit error: {e} -->"))
+}
+
+/// Events a non-passing case's peer record keeps by default (the first and last halves).
+pub const EVENTS_KEPT: usize = 400;
+/// Events a passing case's summary keeps.
+pub const SUMMARY_EVENTS: usize = 16;
+
+/// What a case's report keeps of its raw-peer connections. With `keep_all` (`--keep-transcripts`)
+/// everything; otherwise every octet of a non-passing case with its first and last
+/// [`EVENTS_KEPT`] events, and a bounded summary of a passing case (no octets, the first lines of
+/// the hex dump and decoded streams, [`SUMMARY_EVENTS`] events).
+pub fn bound_peers(
+    mut peers: Vec<PeerRecord>,
+    keep_all: bool,
+    verdict: Verdict,
+) -> Vec<PeerRecord> {
+    if keep_all {
+        return peers;
+    }
+    let passed = verdict == Verdict::Pass;
+    for p in &mut peers {
+        if passed {
+            p.bound(SUMMARY_EVENTS, false);
+        } else {
+            p.bound(EVENTS_KEPT, true);
+        }
+    }
+    peers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::{Chunk, Direction};
+
+    fn peer(events: usize) -> PeerRecord {
+        PeerRecord {
+            name: "p".into(),
+            events: (0..events)
+                .map(|i| format!("{i} {}", "x".repeat(i)))
+                .collect(),
+            transcript: "l\n".repeat(20),
+            decoded_in: String::new(),
+            decoded_out: String::new(),
+            chunks: vec![Chunk {
+                t_us: 1,
+                dir: Direction::In,
+                offset: 0,
+                bytes: vec![1, 2, 3],
+            }],
+            local_addr: None,
+            peer_addr: None,
+            case_start_unix_us: 0,
+            events_dropped: 0,
+            octets_not_shown: 0,
+        }
+    }
+
+    #[test]
+    fn a_failing_case_keeps_its_octets_and_bounded_events() {
+        let p = &bound_peers(vec![peer(1000)], false, Verdict::Fail)[0];
+        assert_eq!(p.chunks.len(), 1);
+        assert_eq!(p.events.len(), EVENTS_KEPT + 1);
+        assert_eq!(p.events_dropped, 1000 - EVENTS_KEPT);
+        assert!(p.events[0].starts_with("0 "));
+        assert!(p.events.last().unwrap().starts_with("999 "));
+        assert!(
+            p.events
+                .iter()
+                .all(|e| e.len() < crate::verdict::EVENT_CHARS + 40)
+        );
+    }
+
+    #[test]
+    fn a_passing_case_keeps_a_summary_unless_asked() {
+        let p = &bound_peers(vec![peer(100)], false, Verdict::Pass)[0];
+        assert!(p.chunks.is_empty());
+        assert_eq!(p.events.len(), SUMMARY_EVENTS + 1);
+        assert!(p.transcript.lines().count() <= 9);
+        let p = &bound_peers(vec![peer(100)], true, Verdict::Pass)[0];
+        assert_eq!((p.chunks.len(), p.events.len()), (1, 100));
+    }
 }

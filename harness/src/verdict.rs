@@ -1,5 +1,6 @@
 //! Verdicts and results: what a case concluded, and everything needed to see why.
 
+use crate::peer::Chunk;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -133,7 +134,84 @@ pub struct PeerRecord {
     pub decoded_in: String,
     /// The octets sent, decoded by the dissector.
     pub decoded_out: String,
+    /// Every kept octet in both directions, in time order (for the HTML timeline and
+    /// `--pcap`; empty in the bounded summary of a passing case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<Chunk>,
+    /// The raw peer's end of the connection, e.g. `127.0.0.1:40112`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_addr: Option<String>,
+    /// The implementation's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_addr: Option<String>,
+    /// Unix time in microseconds of the case's start, the origin of `t_us` in `chunks`.
+    #[serde(default)]
+    pub case_start_unix_us: u64,
+    /// Events counted but not kept (see [`PeerRecord::bound`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub events_dropped: usize,
+    /// Octets left out of `chunks` here but kept elsewhere (the HTML page shows the first
+    /// [`crate::html::OCTETS_SHOWN`] of a connection; the JSON report and captures keep all).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub octets_not_shown: usize,
 }
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl PeerRecord {
+    /// Bounds what the record keeps: the first and last `events / 2` events (the count of the
+    /// rest goes to `events_dropped`), each cut to [`EVENT_CHARS`] characters; with `octets` false also the chunks, the hex dump and
+    /// the decoded streams beyond their first lines (the summary of a passing case).
+    pub fn bound(&mut self, events: usize, octets: bool) {
+        // An event can carry a whole message in hex; the octets are in `chunks` already.
+        for e in &mut self.events {
+            if e.len() > EVENT_CHARS {
+                let mut cut = EVENT_CHARS;
+                while !e.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                let total = e.len();
+                e.truncate(cut);
+                e.push_str(&format!("… ({total} characters)"));
+            }
+        }
+        if self.events.len() > events {
+            let head = events / 2;
+            let tail = events - head;
+            let dropped = self.events.len() - events;
+            let end = self.events.split_off(self.events.len() - tail);
+            self.events.truncate(head);
+            self.events.push(format!(
+                "… {dropped} events not kept (--keep-transcripts keeps them)"
+            ));
+            self.events.extend(end);
+            self.events_dropped += dropped;
+        }
+        if !octets {
+            self.chunks.clear();
+            for text in [
+                &mut self.transcript,
+                &mut self.decoded_in,
+                &mut self.decoded_out,
+            ] {
+                let lines: Vec<&str> = text.lines().collect();
+                if lines.len() > SUMMARY_LINES {
+                    let mut short = lines[..SUMMARY_LINES].join("\n");
+                    short.push_str(&format!("\n… {} more lines\n", lines.len() - SUMMARY_LINES));
+                    *text = short;
+                }
+            }
+        }
+    }
+}
+
+/// Characters of one event line kept by [`PeerRecord::bound`].
+pub const EVENT_CHARS: usize = 400;
+
+/// Lines of the hex dump and decoded streams a passing case's summary keeps.
+const SUMMARY_LINES: usize = 8;
 
 /// What a driver process did, for the report.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use zmtp_driver_protocol::{BurstArgs, DrainArgs, Outcome};
 use zmtp_harness::driver::{DriverError, DriverProcess, resolve_with};
 
-const IMPLS: [&str; 3] = ["libzmq", "zmqrs", "pyzmq"];
+const IMPLS: [&str; 7] = [
+    "libzmq", "zmqrs", "pyzmq", "rzmq", "jeromq", "zmq4", "zeromqjs",
+];
 const ANY_PORT: &str = "tcp://127.0.0.1:0";
 
 async fn start(name: &str) -> DriverProcess {
@@ -77,9 +79,23 @@ async fn contract(name: &str) {
     // Events: the bind is reported where the library has a monitor.
     let ep = d.bind(&s, "tcp://127.0.0.1:*").await.expect("bind with *");
     assert!(ep.starts_with("tcp://127.0.0.1:") && !ep.ends_with(":0") && !ep.ends_with(":*"));
-    let (outcome, ev) = d.events(&s, 1000).await.expect("events");
-    assert_eq!(outcome, Outcome::Ok, "{name}: no events");
-    assert!(ev.events.iter().any(|e| e.event == "listening"), "{ev:?}");
+    let events = d.events(&s, 1000).await;
+    if info.ops.iter().any(|o| o == "events") {
+        let (outcome, ev) = events.expect("events");
+        assert_eq!(outcome, Outcome::Ok, "{name}: no events");
+        assert!(ev.events.iter().any(|e| e.event == "listening"), "{ev:?}");
+    } else {
+        assert!(
+            matches!(
+                events,
+                Err(DriverError::Refused {
+                    result: Outcome::Unsupported,
+                    ..
+                })
+            ),
+            "{name}: `events` is not in hello.ops, so it must be unsupported: {events:?}"
+        );
+    }
     exit_zero(d).await;
 }
 
@@ -168,6 +184,9 @@ async fn pub_sub(tx: &mut DriverProcess, rx: &mut DriverProcess) -> Result<(), S
     Ok(())
 }
 
+/// Attempts per pattern and pair in the round trips.
+const ATTEMPTS: u32 = 3;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trips_across_implementations() {
     let t0 = Instant::now();
@@ -182,18 +201,30 @@ async fn round_trips_across_implementations() {
         for rx in receivers.iter_mut() {
             let pair = format!("{} -> {}", tx.label(), rx.label());
             let t = Instant::now();
-            if let Err(e) = push_pull(tx, rx).await {
-                eprintln!("FAIL PUSH/PULL {pair}: {e}");
-                failures.push(format!("PUSH/PULL {pair}: {e}"));
+            // JeroMQ sometimes never sends its greeting on a connect (JQ-01, a race in its I/O
+            // poller): each pattern gets up to three attempts, and every retry is printed.
+            for attempt in 1..=ATTEMPTS {
+                match push_pull(tx, rx).await {
+                    Ok(()) => break,
+                    Err(e) if attempt < ATTEMPTS => eprintln!("retry PUSH/PULL {pair}: {e}"),
+                    Err(e) => failures.push(format!("PUSH/PULL {pair}: {e}")),
+                }
             }
-            if let Err(e) = pub_sub(tx, rx).await {
-                eprintln!("FAIL PUB/SUB {pair}: {e}");
-                failures.push(format!("PUB/SUB {pair}: {e}"));
+            for attempt in 1..=ATTEMPTS {
+                match pub_sub(tx, rx).await {
+                    Ok(()) => break,
+                    Err(e) if attempt < ATTEMPTS => eprintln!("retry PUB/SUB {pair}: {e}"),
+                    Err(e) => failures.push(format!("PUB/SUB {pair}: {e}")),
+                }
             }
             eprintln!("{pair}: {:?}", t.elapsed());
         }
     }
-    eprintln!("9 pairs x 2 patterns in {:?}", t0.elapsed());
+    eprintln!(
+        "{} pairs x 2 patterns in {:?}",
+        IMPLS.len() * IMPLS.len(),
+        t0.elapsed()
+    );
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
     for d in senders.into_iter().chain(receivers) {
         exit_zero(d).await;
@@ -604,6 +635,19 @@ macro_rules! per_impl {
                 async fn kill_is_reaped() {
                     super::kill_is_reaped($imp).await
                 }
+            }
+        )*
+    };
+}
+
+/// ZAP and CURVE tests, for the drivers whose security follows libzmq's (RFC 27 handler at
+/// `inproc://zeromq.zap.01`, `handshake_failed_auth` events, no handler means refusal) or that
+/// answer `unsupported` to all of it. JeroMQ, rzmq and zmq4 differ there by design (JQ-, RZ- and
+/// GZ- findings); `zmtp-harness driver-check` and the `plain/*` and `curve/*` cases cover them.
+macro_rules! per_impl_security {
+    ($($m:ident => $imp:literal),* $(,)?) => {
+        $(
+            mod $m {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn zap_plain_server() {
                     super::zap_plain($imp).await
@@ -617,4 +661,22 @@ macro_rules! per_impl {
     };
 }
 
-per_impl!(libzmq => "libzmq", zmqrs => "zmqrs", pyzmq => "pyzmq");
+mod security {
+    use super::{curve_options, zap_plain};
+    per_impl_security!(
+        libzmq => "libzmq",
+        zmqrs => "zmqrs",
+        pyzmq => "pyzmq",
+        zeromqjs => "zeromqjs",
+    );
+}
+
+per_impl!(
+    libzmq => "libzmq",
+    zmqrs => "zmqrs",
+    pyzmq => "pyzmq",
+    rzmq => "rzmq",
+    jeromq => "jeromq",
+    zmq4 => "zmq4",
+    zeromqjs => "zeromqjs",
+);

@@ -206,6 +206,9 @@ pub fn error_code(e: &ZmqError) -> &'static str {
             K::TimedOut | K::WouldBlock => "EAGAIN",
             _ => "EIO",
         },
+        // rzmq reports an unbind/disconnect of an endpoint it does not have this way;
+        // libzmq's name for that is ENOENT (spec/driver-protocol.md, DRV-16).
+        ZmqError::InvalidArgument(m) if m.contains("not found") => "ENOENT",
         ZmqError::InvalidArgument(_)
         | ZmqError::InvalidEndpoint(_)
         | ZmqError::EndpointResolutionFailed(_)

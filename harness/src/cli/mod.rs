@@ -7,6 +7,7 @@ pub mod drivers;
 pub mod explain;
 pub mod fuzz;
 pub mod list;
+pub mod outputs;
 pub mod probe;
 pub mod replay;
 pub mod run;

@@ -30,6 +30,8 @@ pub struct ProbeArgs {
     /// Do not print the details of failing cases.
     #[arg(long)]
     brief: bool,
+    #[command(flatten)]
+    outputs: super::outputs::OutputArgs,
 }
 
 /// Runs the probe cases; exit 1 on a FAIL, 2 on an ERROR.
@@ -39,7 +41,7 @@ pub async fn execute(args: ProbeArgs) -> Result<ExitCode, Error> {
         &args.endpoint,
         &args.socket_type,
         &args.cases,
-        registry,
+        registry.clone(),
         args.timeout_scale,
         false,
     )
@@ -47,6 +49,7 @@ pub async fn execute(args: ProbeArgs) -> Result<ExitCode, Error> {
     .map_err(Error::Failed)?;
     out!("{}", report::render_text(&report, !args.brief));
     super::write_reports(&report, args.json.as_deref(), args.junit.as_deref())?;
+    args.outputs.write(&report, &registry)?;
     let any = |v: Verdict| report.results.iter().any(|r| r.verdict == v);
     Ok(if any(Verdict::Error) {
         ExitCode::from(2)

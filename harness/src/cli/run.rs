@@ -62,6 +62,8 @@ pub struct RunArgs {
     /// Do not print the details (transcripts) of failing cases.
     #[arg(long)]
     brief: bool,
+    #[command(flatten)]
+    outputs: super::outputs::OutputArgs,
 }
 
 impl RunArgs {
@@ -106,10 +108,12 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
         repeat: args.repeat,
         progress: std::io::stderr().is_terminal(),
     };
-    let outcome = run::run(&options, registry, &selected).await?;
+    let outcome = run::run(&options, registry.clone(), &selected).await?;
     let mut report = outcome.report;
     let baseline_path = args.baseline_path();
     let mut deviations: Vec<Deviation> = Vec::new();
+    let mut flips = outcome.flips;
+    let mut known_flips = Vec::new();
     if let Some(path) = &baseline_path {
         let baseline = Baseline::load(path)?;
         if args.update_baseline {
@@ -122,6 +126,14 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
             );
         } else {
             deviations = baseline.compare(&report.results);
+            // A flip among verdicts the baseline lists for the case (`also`) is known variation.
+            flips.retain(|id, vs| {
+                let known = vs.iter().all(|v| baseline.allows(id, *v));
+                if known {
+                    known_flips.push((id.clone(), vs.clone()));
+                }
+                !known
+            });
         }
         report.baseline = Some(BaselineReport {
             path: path.display().to_string(),
@@ -130,18 +142,27 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
         });
     }
     out!("{}", report::render_text(&report, !args.brief));
-    if !outcome.flips.is_empty() {
-        outln!("\nVerdicts that differed between the {} runs:", args.repeat);
-        for (id, vs) in &outcome.flips {
-            let vs: Vec<&str> = vs.iter().map(|v| v.as_str()).collect();
-            outln!("  {id}: {}", vs.join(" "));
+    for (title, list) in [
+        ("Verdicts that differed between the runs", &flips),
+        (
+            "Verdicts that varied as the baseline records (`also`)",
+            &known_flips.into_iter().collect(),
+        ),
+    ] {
+        if !list.is_empty() {
+            outln!("\n{title} ({} runs):", args.repeat);
+            for (id, vs) in list {
+                let vs: Vec<&str> = vs.iter().map(|v| v.as_str()).collect();
+                outln!("  {id}: {}", vs.join(" "));
+            }
         }
     }
     super::write_reports(&report, args.json.as_deref(), args.junit.as_deref())?;
+    args.outputs.write(&report, &registry)?;
     let any = |v: Verdict| report.results.iter().any(|r| r.verdict == v);
     Ok(if any(Verdict::Error) {
         ExitCode::from(2)
-    } else if !outcome.flips.is_empty()
+    } else if !flips.is_empty()
         || (baseline_path.is_some() && !args.update_baseline && !deviations.is_empty())
         || (baseline_path.is_none() && any(Verdict::Fail))
     {

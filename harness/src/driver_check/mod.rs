@@ -20,7 +20,7 @@ use session::Session;
 /// Command-line arguments of `driver-check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The driver: libzmq, zmqrs, pyzmq, or a driver command line.
+    /// The driver: a name `zmtp-harness drivers` lists, or a driver command line.
     #[arg(long)]
     pub iut: String,
     /// Print the exchange only for checks that fail.

@@ -124,6 +124,8 @@ pub(crate) struct Ctx<'e> {
     env: &'e Env,
     clock: Clock,
     started: Instant,
+    /// `started` as Unix time in microseconds (the origin of transcript timestamps).
+    started_unix_us: u64,
     drivers: BTreeMap<Role, DriverSlot>,
     /// Previous processes of a role (after `restart`), kept for the report.
     retired: Vec<(Role, DriverProcess)>,
@@ -176,6 +178,9 @@ impl<'e> Ctx<'e> {
             env,
             clock: Clock::start(),
             started: Instant::now(),
+            started_unix_us: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64),
             drivers: BTreeMap::new(),
             retired: Vec::new(),
             retired_records: Vec::new(),
@@ -492,6 +497,12 @@ impl<'e> Ctx<'e> {
                         transcript: s.transcript.render(48),
                         decoded_in: decode(crate::peer::Direction::In),
                         decoded_out: decode(crate::peer::Direction::Out),
+                        chunks: s.transcript.chunks.clone(),
+                        local_addr: c.local_addr().map(|a| a.to_string()),
+                        peer_addr: c.peer_addr().map(|a| a.to_string()),
+                        case_start_unix_us: self.started_unix_us,
+                        events_dropped: 0,
+                        octets_not_shown: 0,
                     }
                 })
             })
@@ -633,7 +644,7 @@ pub async fn run_case_with(case: &Case, env: &Env, vars: &[(&str, &str)]) -> Cas
         checks: std::mem::take(&mut ctx.checks),
         measurements: std::mem::take(&mut ctx.measurements),
         steps: std::mem::take(&mut ctx.steps),
-        peers: if keep { ctx.peer_records() } else { Vec::new() },
+        peers: crate::report::bound_peers(ctx.peer_records(), env.keep_transcripts, verdict),
         drivers: if keep {
             ctx.driver_records()
         } else {

@@ -1,9 +1,9 @@
 //! The transcript: every octet a raw peer sent or received, with when.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which way octets went, from the raw peer's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Received from the implementation.
@@ -13,7 +13,7 @@ pub enum Direction {
 }
 
 /// Octets moved in one read or write.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chunk {
     /// Microseconds since the case started.
     pub t_us: u64,
@@ -22,12 +22,17 @@ pub struct Chunk {
     /// Offset of the first octet within its direction's stream.
     pub offset: u64,
     /// The octets (kept up to the transcript's limit).
-    #[serde(serialize_with = "hex_ser")]
+    #[serde(serialize_with = "hex_ser", deserialize_with = "hex_de")]
     pub bytes: Vec<u8>,
 }
 
 fn hex_ser<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex::encode(b))
+}
+
+fn hex_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let s = String::deserialize(d)?;
+    hex::decode(s).map_err(serde::de::Error::custom)
 }
 
 /// Both directions of one connection. Octets beyond `limit` per direction are counted but not

@@ -32,7 +32,8 @@ final class Burst {
     int length = Math.max(size, minimum);
     ByteBuffer b = ByteBuffer.allocate(length);
     b.put(topic, 0, topicLen).put(MAGIC).putLong(seq);
-    b.putShort((short) index).putShort((short) count).putShort((short) topicLen).putShort((short) 0);
+    b.putShort((short) index).putShort((short) count);
+    b.putShort((short) topicLen).putShort((short) 0);
     b.putInt(length);
     byte[] out = b.array();
     for (int k = minimum; k < length; k++) {

@@ -189,11 +189,11 @@ final class Driver {
       return new Handled(
           reply(req.id(), "unsupported", message("unknown op \"" + req.op() + "\"")));
     }
-    return new Handled(run(handler, req), req.op().equals("exit"));
+    return new Handled(execute(handler, req), req.op().equals("exit"));
   }
 
   /** Runs one op; every exception becomes an {@code unsupported} or {@code error} reply. */
-  private ObjectNode run(Handler handler, Request req) {
+  private ObjectNode execute(Handler handler, Request req) {
     try {
       Reply r = handler.handle(req);
       return reply(req.id(), r.result(), r.fields());
@@ -279,7 +279,7 @@ final class Driver {
     }
   }
 
-  /** Waits one turn for {@code events} on {@code s}; false once the deadline passed or a signal came. */
+  /** Waits one turn for {@code events} on {@code s}; false after the deadline or a signal. */
   private boolean await(SocketBase s, int events, long deadline) {
     long left = deadline - System.nanoTime();
     if (left <= 0 || stop.get()) {
@@ -507,10 +507,45 @@ final class Driver {
           + " (it applies sndbuf to the listening channel, which Java does not allow)");
     }
     if (!bound) {
-      throw Errno.failure(e.base().errno(), "bind " + endpoint);
+      int err = e.base().errno();
+      if (err == ZError.EAGAIN && tcpPortInUse(endpoint)) {
+        // JeroMQ reports a port in use as EAGAIN; libzmq and the spec (DRV-16) say EADDRINUSE.
+        throw new Failure("EADDRINUSE", "bind " + endpoint + ": address in use (JeroMQ: EAGAIN)");
+      }
+      throw Errno.failure(err, "bind " + endpoint);
     }
     Object last = e.base().getSocketOptx(zmq.ZMQ.ZMQ_LAST_ENDPOINT);
     return Reply.ok(JSON.objectNode().put("endpoint", String.valueOf(last)));
+  }
+
+  /** Whether {@code tcp://host:port} names a port another socket already listens on. */
+  private static boolean tcpPortInUse(String endpoint) {
+    if (!endpoint.startsWith("tcp://")) {
+      return false;
+    }
+    String rest = endpoint.substring("tcp://".length());
+    int colon = rest.lastIndexOf(':');
+    if (colon < 0) {
+      return false;
+    }
+    int port;
+    try {
+      port = Integer.parseInt(rest.substring(colon + 1));
+    } catch (NumberFormatException x) {
+      return false;
+    }
+    String host = rest.substring(0, colon).replace("[", "").replace("]", "");
+    if (port == 0 || host.equals("*")) {
+      host = "0.0.0.0";
+    }
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.bind(new java.net.InetSocketAddress(host, port));
+      return false;
+    } catch (java.net.BindException x) {
+      return true;
+    } catch (IOException x) {
+      return false;
+    }
   }
 
   private Reply connect(Request req) {
@@ -689,12 +724,16 @@ final class Driver {
     r.put("would_block", wouldBlock);
     r.put("errors", errors);
     r.set("first_error", firstError == null ? JSON.nullNode() : firstError);
-    r.set("first_would_block_seq", firstWouldBlock == null ? JSON.nullNode() : JSON.numberNode(firstWouldBlock));
-    r.set("last_accepted_seq", lastAccepted == null ? JSON.nullNode() : JSON.numberNode(lastAccepted));
+    r.set("first_would_block_seq", orNull(firstWouldBlock));
+    r.set("last_accepted_seq", orNull(lastAccepted));
     r.put("stopped", stopped);
     r.put("elapsed_us", (System.nanoTime() - start) / 1000);
     r.put("max_send_us", maxSendNs / 1000);
     return Reply.ok(r);
+  }
+
+  private static JsonNode orNull(Long value) {
+    return value == null ? JSON.nullNode() : JSON.numberNode(value);
   }
 
   /** One whole message if one is there now, else null (EAGAIN); other errors are failures. */
@@ -742,7 +781,7 @@ final class Driver {
     ArrayNode parts = out.putArray("parts_hex");
     r.parts().forEach(p -> parts.add(Hex.encode(p)));
     if (r.routingId() != 0) {
-      out.put("routing_id", r.routingId());
+      out.put("routing_id", Integer.toUnsignedLong(r.routingId()));
     }
     if (r.group() != null && !r.group().isEmpty()) {
       out.put("group_hex", Hex.encode(r.group().getBytes(StandardCharsets.ISO_8859_1)));

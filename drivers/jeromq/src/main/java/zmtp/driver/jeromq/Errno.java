@@ -17,7 +17,8 @@ final class Errno {
   static {
     for (Field field : ZError.class.getFields()) {
       int mods = field.getModifiers();
-      if (Modifier.isStatic(mods) && field.getType() == int.class && field.getName().startsWith("E")) {
+      boolean errno = field.getType() == int.class && field.getName().startsWith("E");
+      if (Modifier.isStatic(mods) && errno) {
         try {
           // ZError spells EACCES with a double S
           String name = field.getName().equals("EACCESS") ? "EACCES" : field.getName();

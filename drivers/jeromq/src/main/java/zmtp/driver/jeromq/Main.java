@@ -41,7 +41,8 @@ public final class Main {
 
   public static void main(String[] args) throws IOException {
     System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.err), true, "UTF-8"));
-    log("JeroMQ " + jeromqVersion() + ", driver " + Driver.VERSION + ", pid " + ProcessHandle.current().pid());
+    long pid = ProcessHandle.current().pid();
+    log("JeroMQ " + jeromqVersion() + ", driver " + Driver.VERSION + ", pid " + pid);
 
     Pipe pipe = Pipe.open();
     Pipe.SinkChannel sink = pipe.sink();
@@ -68,7 +69,8 @@ public final class Main {
   }
 
   /** The reader thread: every line of stdin, then an empty Optional for end of file. */
-  private static void readLines(InputStream in, BlockingQueue<Optional<String>> lines, Runnable wake) {
+  private static void readLines(
+      InputStream in, BlockingQueue<Optional<String>> lines, Runnable wake) {
     try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
       String line;
       while ((line = r.readLine()) != null) {
