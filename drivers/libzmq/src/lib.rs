@@ -22,13 +22,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use zmtp_driver_protocol::burst::{check_burst_params, encode_message};
+use zmtp_driver_protocol::burst::check_burst_params;
+use zmtp_driver_protocol::runner::{BurstRunner, DrainPolicy, SendOutcome};
 use zmtp_driver_protocol::{
-    BurstArgs, BurstError, BurstReport, CloseArgs, DrainAccumulator, DrainArgs, EndpointArgs,
-    EventRecord, EventsArgs, EventsReport, GetsockoptArgs, HelloInfo, OptionKind, OptionValue,
-    PROTOCOL_VERSION, Parsed, RecvArgs, Reply, Request, SendArgs, SendPartArgs, SetsockoptArgs,
-    ZAP_ENDPOINT, ZapArgs, ZapPolicy, ZapStats, decode_parts, encode_parts, option_kind,
-    parse_option_value,
+    BurstArgs, CloseArgs, DrainAccumulator, DrainArgs, EndpointArgs, EventRecord, EventsArgs,
+    EventsReport, GetsockoptArgs, HelloInfo, OptionKind, OptionValue, PROTOCOL_VERSION, Parsed,
+    RecvArgs, Reply, Request, SendArgs, SendPartArgs, SetsockoptArgs, ZAP_ENDPOINT, ZapArgs,
+    ZapPolicy, ZapStats, decode_parts, encode_parts, option_kind, parse_option_value,
 };
 
 /// The idle poll bound in milliseconds.
@@ -690,62 +690,22 @@ impl Driver {
         if let Err(e) = check_burst_params(&topic, a.size, a.parts) {
             return Reply::error(id, "EINVAL", e.to_string());
         }
-        let start = Instant::now();
-        let deadline = start + Duration::from_millis(a.timeout_ms);
-        let mut rep = BurstReport {
-            stopped: "complete".into(),
-            ..Default::default()
-        };
-        for i in 0..a.count {
-            let seq = a.first_seq.wrapping_add(i);
-            if self.stop.load(Ordering::SeqCst) {
-                rep.stopped = "interrupted".into();
-                break;
-            }
+        let mut run = BurstRunner::new(a, &topic, Instant::now());
+        while let Some((seq, frames)) = run.next(self.stop.load(Ordering::SeqCst)) {
             let mut parts = prefix.clone();
-            parts.extend(encode_message(&topic, seq, a.parts as u16, a.size as usize));
+            parts.extend(frames);
             let t0 = Instant::now();
-            let r = self.send_parts(&a.socket, &parts, a.dontwait, deadline);
-            rep.max_send_us = rep.max_send_us.max(t0.elapsed().as_micros() as u64);
-            match r {
-                Ok(true) => {
-                    rep.accepted += 1;
-                    rep.last_accepted_seq = Some(seq);
-                }
-                Ok(false) if a.dontwait => {
-                    rep.would_block += 1;
-                    rep.first_would_block_seq.get_or_insert(seq);
-                    if a.stop_on_would_block {
-                        rep.stopped = "would_block".into();
-                        break;
-                    }
-                    if Instant::now() >= deadline {
-                        rep.stopped = "timeout".into();
-                        break;
-                    }
-                }
-                Ok(false) => {
-                    rep.stopped = if self.stop.load(Ordering::SeqCst) {
-                        "interrupted".into()
-                    } else {
-                        "timeout".into()
-                    };
-                    break;
-                }
-                Err(e) => {
-                    rep.errors += 1;
-                    rep.first_error = Some(BurstError {
-                        seq,
-                        code: error_name(e).into(),
-                        message: e.message().into(),
-                    });
-                    rep.stopped = "error".into();
-                    break;
-                }
-            }
+            let outcome = match self.send_parts(&a.socket, &parts, a.dontwait, run.deadline()) {
+                Ok(true) => SendOutcome::Accepted,
+                Ok(false) => SendOutcome::NotAccepted,
+                Err(e) => SendOutcome::Failed {
+                    code: error_name(e).into(),
+                    message: e.message().into(),
+                },
+            };
+            run.record(seq, outcome, t0.elapsed(), self.stop.load(Ordering::SeqCst));
         }
-        rep.elapsed_us = start.elapsed().as_micros() as u64;
-        Reply::ok(id).with_all(&rep)
+        Reply::ok(id).with_all(&run.finish())
     }
 
     /// Receives one message, waiting until `deadline`. `Ok(None)` on timeout.
@@ -792,29 +752,18 @@ impl Driver {
             return no_socket(id, &a.socket);
         }
         let start = Instant::now();
-        let deadline = start + Duration::from_millis(a.timeout_ms);
-        let quiet = Duration::from_millis(a.quiet_ms);
+        let mut policy = DrainPolicy::new(a, start);
         let mut acc = DrainAccumulator::new(a.strip_prefix as usize, a.other_limit as usize);
-        let mut last = start;
         let stopped = loop {
-            if acc.messages() >= a.max_messages {
-                break "max_messages";
-            }
-            if self.stop.load(Ordering::SeqCst) {
-                break "interrupted";
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                break "timeout";
-            }
-            let until = deadline.min(last + quiet);
-            if now >= until && acc.messages() < a.max_messages {
-                break "quiet";
-            }
+            let interrupted = self.stop.load(Ordering::SeqCst);
+            let until = match policy.next(acc.messages(), interrupted, Instant::now()) {
+                Ok(until) => until,
+                Err(stop) => break stop.as_str(),
+            };
             match self.recv_parts(&a.socket, until) {
                 Ok(Some(parts)) => {
                     acc.push(&parts);
-                    last = Instant::now();
+                    policy.received(Instant::now());
                 }
                 Ok(None) => {}
                 Err(e) => return err_reply(id, e),

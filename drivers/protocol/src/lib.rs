@@ -4,13 +4,15 @@
 //! it reads JSON requests, one per line, on stdin and writes one JSON reply per line on stdout.
 //! This crate holds the serde types of requests and replies ([`messages`]), the option table
 //! ([`options`]), the burst payload format ([`burst`]) and the drain accumulator ([`drain`]) and
-//! the ZAP handler policy of the `zap` op ([`zap`]).
+//! the ZAP handler policy of the `zap` op ([`zap`]), and the sans-IO burst runner and drain stop
+//! policy the Rust drivers share ([`runner`]).
 //! The Rust drivers and the harness both use it; drivers in other languages follow the spec.
 
 pub mod burst;
 pub mod drain;
 pub mod messages;
 pub mod options;
+pub mod runner;
 pub mod zap;
 
 pub use drain::{DrainAccumulator, DrainReport};

@@ -3,6 +3,7 @@
 //! family, every cited requirement in the registry, checks only where checks belong, and every
 //! wait on the implementation tied to a requirement.
 
+mod fixture;
 mod model;
 mod template;
 
@@ -64,13 +65,25 @@ pub fn parse(path: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
     if let Some(toml::Value::Array(cases)) = table.remove("case") {
         let mut expanded = Vec::new();
         for case in cases {
-            expanded.extend(template::expand(case).map_err(&err)?);
+            for mut case in template::expand(case).map_err(&err)? {
+                if let toml::Value::Table(t) = &mut case {
+                    fixture::expand(t).map_err(|e| err(format!("{}: {e}", case_id(t))))?;
+                }
+                expanded.push(case);
+            }
         }
         table.insert("case".into(), toml::Value::Array(expanded));
     }
     toml::Value::Table(table)
         .try_into()
         .map_err(|e: toml::de::Error| err(e.to_string()))
+}
+
+/// A case table's id, for messages.
+fn case_id(case: &toml::Table) -> String {
+    case.get("id")
+        .and_then(toml::Value::as_str)
+        .map_or_else(|| "a case".into(), |id| format!("case {id}"))
 }
 
 /// Loads the built-in scenario files.
