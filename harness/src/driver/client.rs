@@ -31,6 +31,9 @@ pub const TRANSCRIPT_LINE_CAP: usize = 4096;
 /// The default bound for ops without a deadline of their own, and the slack added to the
 /// deadline of ops that have one (`recv`, `drain`, `send_burst`, `events`, blocking `send`).
 pub const DEFAULT_SLACK: Duration = Duration::from_secs(5);
+/// How long a process is waited for after SIGKILL before the harness gives up on reaping it
+/// (and reports it) rather than wait without a bound.
+pub const REAP_BOUND: Duration = Duration::from_secs(5);
 /// Environment variable naming a file to which every request and reply line of every driver
 /// process is appended whole, one JSON object per line: `{"driver", "pid", "dir", "line"}`
 /// (the schema test validates them against `spec/driver-protocol.schema.json`).
@@ -497,7 +500,10 @@ impl DriverProcess {
             Ok(Ok(st)) => Some(st),
             _ => {
                 let _ = self.child.start_kill();
-                self.child.wait().await.ok()
+                tokio::time::timeout(REAP_BOUND, self.child.wait())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
             }
         };
         self.status = status;
@@ -853,17 +859,30 @@ impl DriverProcess {
         }
         self.note(Direction::Note, "SIGKILL");
         let _ = self.child.start_kill();
-        match self.child.wait().await {
-            Ok(st) => {
+        // SIGKILL cannot be caught, but a process in uninterruptible sleep (or a pid that is
+        // not ours any more) would make an unbounded wait hang the whole run.
+        match tokio::time::timeout(REAP_BOUND, self.child.wait()).await {
+            Ok(Ok(st)) => {
                 self.status = Some(st);
                 self.fault.get_or_insert_with(|| "killed".into());
                 Ok(st)
             }
-            Err(source) => Err(DriverError::Io {
+            Ok(Err(source)) => Err(DriverError::Io {
                 label: self.label.clone(),
                 op: "kill".into(),
                 source,
             }),
+            Err(_) => {
+                let reason = format!("not reaped {REAP_BOUND:?} after SIGKILL");
+                self.note(Direction::Note, &reason);
+                self.fault.get_or_insert(reason);
+                Err(DriverError::Timeout {
+                    label: self.label.clone(),
+                    op: "kill".into(),
+                    after: REAP_BOUND,
+                    stderr_tail: self.stderr_tail(),
+                })
+            }
         }
     }
 

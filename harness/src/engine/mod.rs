@@ -147,6 +147,8 @@ pub(crate) struct Ctx<'e> {
     step_index: usize,
     /// This case must not use (or leave) a reused process.
     fresh: bool,
+    /// The case ran past its bound ([`case_bound`]): teardown kills instead of asking.
+    overrun: bool,
 }
 
 /// Whether a case needs processes of its own: it stops, kills or restarts one, or counts its
@@ -197,6 +199,7 @@ impl<'e> Ctx<'e> {
             steps: Vec::new(),
             step_index: 0,
             fresh: false,
+            overrun: false,
         }
     }
 
@@ -395,6 +398,17 @@ impl<'e> Ctx<'e> {
             let Some(mut slot) = self.drivers.remove(&role) else {
                 continue;
             };
+            if self.overrun {
+                // It did not answer within the case's bound: no polite requests, no pool.
+                slot.expected_exit = true;
+                let _ = slot.process.kill().await;
+                self.retired_records.push(driver_record(
+                    &role,
+                    &slot.process,
+                    slot.transcript_from,
+                ));
+                continue;
+            }
             let mut clean = !self.fresh && !slot.expected_exit && slot.process.is_running();
             if clean {
                 for (r, handle) in sockets.iter().filter(|(r, _)| *r == role) {
@@ -536,6 +550,81 @@ fn driver_record(role: &Role, p: &DriverProcess, from: u64) -> DriverRecord {
     }
 }
 
+/// The longest a case's steps may take: every `*_ms` wait the steps name (a `repeat`'s as
+/// often as it repeats) plus twice the driver slack per step and 30 s to start the drivers,
+/// all scaled. Each wait inside is bounded already; this bound catches one that is not (a
+/// driver or an implementation that never answers), so a case ends with a verdict, not a hang.
+pub fn case_bound(steps: &[crate::scenario::Step], env: &Env) -> Duration {
+    fn walk(v: &Value) -> (u64, u64) {
+        match v {
+            Value::Array(a) => a
+                .iter()
+                .map(walk)
+                .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1)),
+            Value::Object(m) => {
+                let times = m.get("times").and_then(Value::as_u64).unwrap_or(1).max(1);
+                let mut ms = 0u64;
+                let mut n = 0u64;
+                for (k, v) in m {
+                    if k.ends_with("_ms") {
+                        ms = ms.saturating_add(v.as_u64().unwrap_or(0));
+                    } else if k == "steps" {
+                        let (a, b) = walk(v);
+                        let count = v.as_array().map_or(0, |s| s.len() as u64);
+                        ms = ms.saturating_add(a.saturating_mul(times));
+                        n = n.saturating_add((b + count).saturating_mul(times));
+                    } else {
+                        let (a, b) = walk(v);
+                        ms = ms.saturating_add(a);
+                        n = n.saturating_add(b);
+                    }
+                }
+                (ms, n)
+            }
+            _ => (0, 0),
+        }
+    }
+    let v = serde_json::to_value(steps).unwrap_or(Value::Null);
+    let (ms, nested) = walk(&v);
+    let n = steps.len() as u64 + nested;
+    env.scaled(
+        ms.saturating_add(n.saturating_mul(2 * 5000))
+            .saturating_add(30_000),
+    )
+}
+
+impl Ctx<'_> {
+    /// Why a case that ran past [`case_bound`] was stopped: the step it was in and the driver
+    /// processes that are killed for it.
+    fn overrun_reason(&self, bound: Duration) -> String {
+        let drivers: Vec<String> = self
+            .drivers
+            .values()
+            .map(|s| {
+                format!(
+                    "{} (pid {})",
+                    s.process.label(),
+                    s.process
+                        .pid()
+                        .map_or_else(|| "?".into(), |p| p.to_string())
+                )
+            })
+            .collect();
+        format!(
+            "driver fault: the case did not finish within its bound of {} ms (its waits plus \
+             the driver slack), in step {}; the implementation's process stopped \
+             answering; killed {}",
+            bound.as_millis(),
+            self.step_index,
+            if drivers.is_empty() {
+                "no driver process".to_string()
+            } else {
+                drivers.join(", ")
+            }
+        )
+    }
+}
+
 /// Dotted-path lookup in a JSON value (`a.b.0.c`).
 pub(crate) fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
     if path.is_empty() {
@@ -561,7 +650,14 @@ pub async fn run_case_with(case: &Case, env: &Env, vars: &[(&str, &str)]) -> Cas
     for (k, v) in vars {
         ctx.vars.insert((*k).to_string(), Value::from(*v));
     }
-    let stop = ctx.run_steps(&case.steps).await.err();
+    let bound = case_bound(&case.steps, env);
+    let stop = match tokio::time::timeout(bound, ctx.run_steps(&case.steps)).await {
+        Ok(r) => r.err(),
+        Err(_) => {
+            ctx.overrun = true;
+            Some(Stop::Error(ctx.overrun_reason(bound)))
+        }
+    };
     ctx.teardown().await;
     let mut verdict = ctx
         .checks

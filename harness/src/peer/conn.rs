@@ -929,11 +929,25 @@ impl PeerConn {
 
     /// Closes our side: FIN (keep reading until the other side closes) or RST.
     pub async fn close(&self, how: CloseHow) {
-        let mut w = self.writer.lock().await;
+        // A writer stuck behind an implementation that stopped reading holds the lock for at
+        // most its own bound; never wait longer than that here either.
+        let Ok(mut w) = tokio::time::timeout(CLOSE_BOUND, self.writer.lock()).await else {
+            let reader = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(h) = reader {
+                h.abort();
+            }
+            self.shared.push(
+                self.clock.now_us(),
+                PeerEventKind::Closed {
+                    how: CloseKind::Local(how),
+                },
+            );
+            return;
+        };
         match how {
             CloseHow::Fin => {
                 if let Some(w) = w.as_mut() {
-                    let _ = w.shutdown().await;
+                    let _ = tokio::time::timeout(CLOSE_BOUND, w.shutdown()).await;
                 }
             }
             CloseHow::Rst => {
@@ -943,7 +957,7 @@ impl PeerConn {
                 let reader = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
                 if let Some(h) = reader {
                     h.abort();
-                    let _ = h.await;
+                    let _ = tokio::time::timeout(CLOSE_BOUND, h).await;
                 }
                 *w = None; // both halves gone: the socket closes with RST
             }
@@ -964,6 +978,9 @@ impl PeerConn {
         self.with(|s| s.closed.is_some())
     }
 }
+
+/// The longest [`PeerConn::close`] waits for a writer in progress to let go.
+const CLOSE_BOUND: Duration = Duration::from_secs(10);
 
 async fn write_recorded(
     writer: &Writer,
