@@ -143,7 +143,7 @@ impl Driver {
             options: library::option_names(),
             mechanisms: strs(library::MECHANISMS),
             zmtp: strs(library::ZMTP),
-            ops: strs(library::OPS),
+            ops: library::ops(),
             notes: strs(library::NOTES),
         };
         Reply::ok(id).with_all(&info)

@@ -17,25 +17,17 @@ pub const SOCKET_TYPES: &[&str] = &[
     "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
 ];
 
-/// The ops this driver implements.
-pub const OPS: &[&str] = &[
-    "hello",
-    "socket",
-    "setsockopt",
-    "getsockopt",
-    "bind",
-    "connect",
-    "disconnect",
-    "unbind",
-    "send",
-    "send_part",
-    "send_burst",
-    "recv",
-    "drain",
-    "events",
-    "close",
-    "exit",
-];
+/// Protocol ops this driver does not implement: rzmq has no ZAP.
+pub const MISSING_OPS: &[&str] = &["zap"];
+
+/// The ops this driver implements: every protocol op but [`MISSING_OPS`].
+pub fn ops() -> Vec<String> {
+    zmtp_driver_protocol::OPS
+        .iter()
+        .filter(|op| !MISSING_OPS.contains(op))
+        .map(|op| op.to_string())
+        .collect()
+}
 
 /// Mechanisms rzmq runs with the features this driver enables (`plain`, `curve`).
 pub const MECHANISMS: &[&str] = &["NULL", "PLAIN", "CURVE"];
