@@ -346,27 +346,51 @@ fn null_greeting() -> Vec<u8> {
     g
 }
 
-/// The last octets the raw peer sent in a case: (connection, offset in its stream, octets).
-fn last_sent(r: &CaseResult) -> Option<(String, u64, Vec<u8>)> {
-    r.peers
+/// The last octets the raw peer sent on each connection of a case, oldest first: (connection,
+/// offset in its stream, octets). The endpoint may die while a later connection (the liveness
+/// probe) is already under way, so the culprit is not always the very last write.
+fn last_sent(r: &CaseResult) -> Vec<(String, u64, Vec<u8>)> {
+    let mut last: Vec<(u64, String, u64, Vec<u8>)> = r
+        .peers
         .iter()
-        .flat_map(|p| p.chunks.iter().map(move |c| (p, c)))
-        .filter(|(_, c)| c.dir == crate::peer::Direction::Out)
-        .max_by_key(|(_, c)| c.t_us)
-        .map(|(p, c)| (p.name.clone(), c.offset, c.bytes.clone()))
+        .filter_map(|p| {
+            p.chunks
+                .iter()
+                .filter(|c| c.dir == crate::peer::Direction::Out)
+                .max_by_key(|c| c.t_us)
+                .map(|c| (c.t_us, p.name.clone(), c.offset, c.bytes.clone()))
+        })
+        .collect();
+    last.sort_by_key(|l| l.0);
+    let keep = last.len().saturating_sub(SENT_CONNECTIONS);
+    last.into_iter()
+        .skip(keep)
+        .map(|(_, name, offset, bytes)| (name, offset, bytes))
+        .collect()
 }
 
-/// The case after which the endpoint was down: a FAIL (SEC-09: no crash, no hang) naming the last octets sent.
+/// Connections whose last octets a crash verdict quotes, and octets quoted per connection.
+const SENT_CONNECTIONS: usize = 3;
+const SENT_SHOWN: usize = 64;
+
+/// The case after which the endpoint was down: a FAIL (SEC-09: no crash, no hang) naming the
+/// last octets sent on each connection.
 fn went_down(r: &mut CaseResult, why: &str, registry: &Registry) {
-    const SHOWN: usize = 64;
-    let sent = match last_sent(r) {
-        Some((conn, offset, bytes)) => format!(
-            "the last octets sent were {} octet(s) on connection `{conn}` at offset {offset}: {}{}",
-            bytes.len(),
-            hex::encode(&bytes[..bytes.len().min(SHOWN)]),
-            if bytes.len() > SHOWN { "…" } else { "" }
-        ),
-        None => "nothing was sent in this case".to_string(),
+    let sent: Vec<String> = last_sent(r)
+        .into_iter()
+        .map(|(conn, offset, bytes)| {
+            format!(
+                "on `{conn}` {} octet(s) at offset {offset}: {}{}",
+                bytes.len(),
+                hex::encode(&bytes[..bytes.len().min(SENT_SHOWN)]),
+                if bytes.len() > SENT_SHOWN { "…" } else { "" }
+            )
+        })
+        .collect();
+    let sent = if sent.is_empty() {
+        "nothing was sent in this case".to_string()
+    } else {
+        format!("the last octets sent: {}", sent.join("; "))
     };
     let actual = format!("the endpoint went down during this case ({why}); {sent}");
     r.checks.push(crate::verdict::CheckResult {
