@@ -6,12 +6,13 @@ use crate::report::RunReport;
 use crate::verdict::Verdict;
 use std::fmt::Write;
 
-const VERDICTS: [Verdict; 6] = [
+const VERDICTS: [Verdict; 7] = [
     Verdict::Pass,
     Verdict::Info,
     Verdict::Warn,
     Verdict::Fail,
     Verdict::Unsupported,
+    Verdict::NotRun,
     Verdict::Error,
 ];
 

@@ -54,12 +54,13 @@ pub struct RunReport {
     pub results: Vec<CaseResult>,
 }
 
-const ORDER: [Verdict; 6] = [
+const ORDER: [Verdict; 7] = [
     Verdict::Pass,
     Verdict::Fail,
     Verdict::Warn,
     Verdict::Info,
     Verdict::Unsupported,
+    Verdict::NotRun,
     Verdict::Error,
 ];
 
@@ -95,7 +96,7 @@ pub fn summary_table(results: &[CaseResult]) -> String {
     header.extend(ORDER.iter().map(|v| v.as_str().to_string()));
     header.push("time".into());
     table.set_header(header);
-    let mut totals = [0usize; 6];
+    let mut totals = [0usize; ORDER.len()];
     for (fam, counts) in &by_family {
         let ms: f64 = results
             .iter()
@@ -296,7 +297,7 @@ pub fn render_case_details(r: &CaseResult) -> String {
 }
 
 /// The run as JUnit XML: one test suite per family; FAIL is a failure, ERROR an error,
-/// UNSUPPORTED a skip; WARN and INFO pass with their details in system-out.
+/// UNSUPPORTED and NOT-RUN a skip; WARN and INFO pass with their details in system-out.
 pub fn junit(report: &RunReport) -> String {
     use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
     let mut out = quick_junit::Report::new(format!("zmtp-harness {}", report.iut.name));
@@ -315,7 +316,7 @@ pub fn junit(report: &RunReport) -> String {
                 s.set_description(render_case_details(r));
                 s
             }
-            Verdict::Unsupported => {
+            Verdict::Unsupported | Verdict::NotRun => {
                 let mut s = TestCaseStatus::skipped();
                 s.set_message(r.reason.clone().unwrap_or_default());
                 s

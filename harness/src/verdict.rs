@@ -20,6 +20,10 @@ pub enum Verdict {
     Fail,
     /// The driver said the implementation cannot do something the case needs.
     Unsupported,
+    /// Not run: the endpoint or the implementation's process went down in an earlier case
+    /// (which is a FAIL), so nothing was there to test. Not a fault of the harness.
+    #[serde(rename = "NOT-RUN", alias = "NOTRUN", alias = "NOT_RUN")]
+    NotRun,
     /// A fault of the harness or the driver; never counted against the implementation.
     Error,
 }
@@ -33,6 +37,7 @@ impl Verdict {
             Verdict::Warn => "WARN",
             Verdict::Fail => "FAIL",
             Verdict::Unsupported => "UNSUPPORTED",
+            Verdict::NotRun => "NOT-RUN",
             Verdict::Error => "ERROR",
         }
     }
@@ -45,6 +50,7 @@ impl Verdict {
             "WARN" => Verdict::Warn,
             "FAIL" => Verdict::Fail,
             "UNSUPPORTED" => Verdict::Unsupported,
+            "NOT-RUN" | "NOTRUN" | "NOT_RUN" => Verdict::NotRun,
             "ERROR" => Verdict::Error,
             _ => return None,
         })

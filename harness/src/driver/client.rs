@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use zmtp_driver_protocol::{
     BurstArgs, BurstReport, CloseArgs, DrainArgs, DrainReport, EndpointArgs, EventsArgs,
@@ -31,6 +31,9 @@ pub const TRANSCRIPT_LINE_CAP: usize = 4096;
 /// The default bound for ops without a deadline of their own, and the slack added to the
 /// deadline of ops that have one (`recv`, `drain`, `send_burst`, `events`, blocking `send`).
 pub const DEFAULT_SLACK: Duration = Duration::from_secs(5);
+/// The longest reply line accepted from a driver (a `recv` of a 32 MiB message is 64 MiB of
+/// hex). A longer line is a driver fault: the driver is killed rather than buffered without end.
+pub const MAX_LINE: usize = 64 << 20;
 /// How long a process is waited for after SIGKILL before the harness gives up on reaping it
 /// (and reports it) rather than wait without a bound.
 pub const REAP_BOUND: Duration = Duration::from_secs(5);
@@ -222,13 +225,40 @@ impl StderrLog {
     }
 }
 
+/// One read from the driver's stdout.
+enum LineRead {
+    /// A whole line (without its end of line; invalid UTF-8 replaced).
+    Line(String),
+    /// End of file.
+    Eof,
+    /// More than [`MAX_LINE`] octets without an end of line.
+    TooLong(usize),
+}
+
+/// Sends SIGKILL to the process group `pgid` (the driver and every process it started that
+/// did not leave the group); a group that is already gone is not an error.
+fn kill_group(pgid: Option<u32>) {
+    if let Some(pgid) = pgid.and_then(|p| i32::try_from(p).ok()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
 /// A running driver process.
+///
+/// It leads a process group of its own, so a driver that starts helper processes (a shell
+/// wrapper, a forked child that outlives it) is stopped whole: when the driver ends, is
+/// killed or is dropped, whatever is left of its group is SIGKILLed.
 pub struct DriverProcess {
     label: String,
     command: DriverCommand,
     child: Child,
     stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
+    stdout: BufReader<ChildStdout>,
+    /// A reply line read in part (kept across a cancelled read).
+    partial: Vec<u8>,
     stderr: Arc<Mutex<StderrLog>>,
     pid: Option<u32>,
     started: Instant,
@@ -239,6 +269,17 @@ pub struct DriverProcess {
     fault: Option<String>,
     hello: Option<HelloInfo>,
     slack: Duration,
+}
+
+impl Drop for DriverProcess {
+    /// A process dropped unreaped takes its group with it (`kill_on_drop` ends only the
+    /// driver itself). A reaped one's group was ended when it was reaped: its number may
+    /// belong to someone else by now.
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            kill_group(self.pid);
+        }
+    }
 }
 
 impl std::fmt::Debug for DriverProcess {
@@ -273,6 +314,7 @@ impl DriverProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .map_err(|source| DriverError::Spawn {
                 command: command.display(),
@@ -305,7 +347,8 @@ impl DriverProcess {
             command: command.clone(),
             child,
             stdin: Some(stdin),
-            stdout: BufReader::new(stdout).lines(),
+            stdout: BufReader::new(stdout),
+            partial: Vec::new(),
             stderr,
             pid,
             started: Instant::now(),
@@ -397,11 +440,47 @@ impl DriverProcess {
         self.note(Direction::Note, &format!("fault: {reason}"));
         self.fault = Some(reason);
         if self.status.is_none() {
+            kill_group(self.pid);
             let _ = self.child.start_kill();
             if let Ok(Ok(st)) =
                 tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await
             {
                 self.status = Some(st);
+                kill_group(self.pid);
+            }
+        }
+        kill_group(self.pid);
+    }
+
+    /// Reads one line from the driver's stdout, at most [`MAX_LINE`] octets.
+    async fn read_line(&mut self) -> std::io::Result<LineRead> {
+        loop {
+            let avail = self.stdout.fill_buf().await?;
+            if avail.is_empty() {
+                if self.partial.is_empty() {
+                    return Ok(LineRead::Eof);
+                }
+                let line = String::from_utf8_lossy(&self.partial).into_owned();
+                self.partial.clear();
+                return Ok(LineRead::Line(line));
+            }
+            if let Some(i) = avail.iter().position(|b| *b == b'\n') {
+                self.partial.extend_from_slice(&avail[..i]);
+                self.stdout.consume(i + 1);
+                if self.partial.last() == Some(&b'\r') {
+                    self.partial.pop();
+                }
+                let line = String::from_utf8_lossy(&self.partial).into_owned();
+                self.partial.clear();
+                return Ok(LineRead::Line(line));
+            }
+            let n = avail.len();
+            self.partial.extend_from_slice(avail);
+            self.stdout.consume(n);
+            if self.partial.len() > MAX_LINE {
+                let len = self.partial.len();
+                self.partial = Vec::new();
+                return Ok(LineRead::TooLong(len));
             }
         }
     }
@@ -446,7 +525,7 @@ impl DriverProcess {
                 source,
             });
         }
-        let read = tokio::time::timeout(timeout, self.stdout.next_line()).await;
+        let read = tokio::time::timeout(timeout, self.read_line()).await;
         match read {
             Err(_) => {
                 self.fault(format!("no reply to `{op}` within {timeout:?}"))
@@ -458,7 +537,19 @@ impl DriverProcess {
                     stderr_tail: self.stderr_tail(),
                 })
             }
-            Ok(Ok(None)) => Err(self.exited(op).await),
+            Ok(Ok(LineRead::Eof)) => Err(self.exited(op).await),
+            Ok(Ok(LineRead::TooLong(len))) => {
+                let detail = format!(
+                    "a reply line of more than {MAX_LINE} octets ({len} read, no end of line yet)"
+                );
+                self.note(Direction::Note, &detail);
+                self.fault(detail.clone()).await;
+                Err(DriverError::Protocol {
+                    label: self.label.clone(),
+                    op: op.into(),
+                    detail,
+                })
+            }
             Ok(Err(source)) => {
                 self.fault(format!("read failed: {source}")).await;
                 Err(DriverError::Io {
@@ -467,7 +558,7 @@ impl DriverProcess {
                     source,
                 })
             }
-            Ok(Ok(Some(text))) => {
+            Ok(Ok(LineRead::Line(text))) => {
                 self.note(Direction::Reply, &text);
                 let reply: Reply = match serde_json::from_str(&text) {
                     Ok(r) => r,
@@ -507,6 +598,7 @@ impl DriverProcess {
             }
         };
         self.status = status;
+        kill_group(self.pid);
         let reason = format!("exited during `{op}` with {status:?}");
         self.note(Direction::Note, &reason);
         self.fault = Some(reason);
@@ -802,6 +894,7 @@ impl DriverProcess {
         match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(Ok(st)) => {
                 self.status = Some(st);
+                kill_group(self.pid);
                 self.note(Direction::Note, &format!("exited: {st}"));
                 Ok(st)
             }
@@ -837,6 +930,7 @@ impl DriverProcess {
         match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(Ok(st)) => {
                 self.status = Some(st);
+                kill_group(self.pid);
                 self.note(Direction::Note, &format!("exited: {st}"));
                 Ok(st)
             }
@@ -858,12 +952,14 @@ impl DriverProcess {
             return Ok(st);
         }
         self.note(Direction::Note, "SIGKILL");
+        kill_group(self.pid);
         let _ = self.child.start_kill();
         // SIGKILL cannot be caught, but a process in uninterruptible sleep (or a pid that is
         // not ours any more) would make an unbounded wait hang the whole run.
         match tokio::time::timeout(REAP_BOUND, self.child.wait()).await {
             Ok(Ok(st)) => {
                 self.status = Some(st);
+                kill_group(self.pid);
                 self.fault.get_or_insert_with(|| "killed".into());
                 Ok(st)
             }
@@ -884,6 +980,19 @@ impl DriverProcess {
                 })
             }
         }
+    }
+
+    /// Whether a request already ended in a fault (a crash, a timeout, a protocol breach): the
+    /// step that saw it has reported it.
+    pub fn faulted(&self) -> bool {
+        self.fault.is_some()
+    }
+
+    /// The last `n` lines of its stderr.
+    pub fn stderr_last_lines(&self, n: usize) -> String {
+        let tail = self.stderr_tail();
+        let lines: Vec<&str> = tail.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
     /// The exit status, if the process has been reaped.
@@ -913,8 +1022,8 @@ impl DriverProcess {
     pub async fn unsolicited_lines(&mut self, timeout: Duration) -> Vec<String> {
         let mut lines = Vec::new();
         let deadline = Instant::now() + timeout;
-        while let Ok(Ok(Some(line))) =
-            tokio::time::timeout_at(deadline.into(), self.stdout.next_line()).await
+        while let Ok(Ok(LineRead::Line(line))) =
+            tokio::time::timeout_at(deadline.into(), self.read_line()).await
         {
             self.note(Direction::Note, &format!("unsolicited stdout: {line}"));
             lines.push(line);
@@ -974,6 +1083,7 @@ impl DriverProcess {
         match tokio::time::timeout(timeout, self.child.wait()).await {
             Ok(Ok(st)) => {
                 self.status = Some(st);
+                kill_group(self.pid);
                 self.note(Direction::Note, &format!("exited: {st}"));
                 Ok(Some(st))
             }
@@ -994,6 +1104,7 @@ impl DriverProcess {
         match self.child.try_wait() {
             Ok(Some(st)) => {
                 self.status = Some(st);
+                kill_group(self.pid);
                 self.note(Direction::Note, &format!("exited: {st}"));
                 false
             }

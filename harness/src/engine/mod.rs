@@ -149,6 +149,9 @@ pub(crate) struct Ctx<'e> {
     fresh: bool,
     /// The case ran past its bound ([`case_bound`]): teardown kills instead of asking.
     overrun: bool,
+    /// Driver processes found dead (or not answering) at the end of the case, which no step
+    /// saw: the death happened in this case and is charged to it ([`death_in_case`]).
+    deaths: Vec<String>,
 }
 
 /// Whether a case needs processes of its own: it stops, kills or restarts one, or counts its
@@ -200,6 +203,7 @@ impl<'e> Ctx<'e> {
             step_index: 0,
             fresh: false,
             overrun: false,
+            deaths: Vec::new(),
         }
     }
 
@@ -409,6 +413,7 @@ impl<'e> Ctx<'e> {
                 ));
                 continue;
             }
+            let seen_by_a_step = slot.process.faulted();
             let mut clean = !self.fresh && !slot.expected_exit && slot.process.is_running();
             if clean {
                 for (r, handle) in sockets.iter().filter(|(r, _)| *r == role) {
@@ -420,6 +425,10 @@ impl<'e> Ctx<'e> {
                         .is_ok_and(|reply| reply.result == zmtp_driver_protocol::Outcome::Ok);
                     clean &= closed;
                 }
+            }
+            if !seen_by_a_step && let Some(death) = death_in_case(&role, &mut slot, clean).await {
+                self.deaths.push(death);
+                clean = false;
             }
             if clean && slot.process.is_running() {
                 // Keep the record of what this case did before handing the process on.
@@ -460,6 +469,28 @@ impl<'e> Ctx<'e> {
             if !p.is_closed() {
                 p.close(crate::peer::CloseHow::Rst).await;
             }
+        }
+        self.charge_deaths();
+    }
+
+    /// Every death [`death_in_case`] found becomes a failed check of this case (SEC-09: the
+    /// implementation must not crash or hang).
+    fn charge_deaths(&mut self) {
+        for death in std::mem::take(&mut self.deaths) {
+            self.checks.push(CheckResult {
+                step: self.step_index,
+                check: "driver-alive".into(),
+                label: Some(
+                    "the implementation's process is alive and answers after the case".into(),
+                ),
+                requirement: Some("SEC-09".into()),
+                requirement_text: self.requirement_text(Some("SEC-09")),
+                level: "MUST".into(),
+                verdict: Verdict::Fail,
+                expected: "the process still runs and answers `hello`".into(),
+                actual: death,
+                outcome: None,
+            });
         }
     }
 
@@ -535,6 +566,55 @@ impl<'e> Ctx<'e> {
             )
             .collect()
     }
+}
+
+/// Lines of a dead driver's stderr quoted in the verdict.
+const DEATH_STDERR_LINES: usize = 8;
+
+/// The end-of-case health check of a driver process the case did not stop on purpose: it is
+/// still running and, when it is to be kept for the next case (`ask`), answers `hello`. A
+/// process that died (a library abort after the case's last request, e.g. libzmq 4.3.4's
+/// `session_base.cpp:260` after `hwm/counts-messages-not-frames`) or stopped answering is
+/// charged to this case, with the end of its stderr, and the next case gets a fresh one.
+async fn death_in_case(role: &Role, slot: &mut DriverSlot, ask: bool) -> Option<String> {
+    if slot.expected_exit {
+        return None;
+    }
+    let p = &mut slot.process;
+    let what = if !p.is_running() {
+        format!(
+            "the {} process ({}) ended during the case: {}",
+            role.name(),
+            p.label(),
+            p.exit_status()
+                .map_or_else(|| "status unknown".into(), |s| s.to_string())
+        )
+    } else if ask {
+        match p.hello().await {
+            Ok(_) => return None,
+            Err(e @ (DriverError::Timeout { .. } | DriverError::Protocol { .. })) => format!(
+                "the {} process ({}) stopped answering at the end of the case (killed): {e}",
+                role.name(),
+                p.label()
+            ),
+            Err(_) => format!(
+                "the {} process ({}) died at the end of the case: {}",
+                role.name(),
+                p.label(),
+                p.exit_status()
+                    .map_or_else(|| "status unknown".into(), |s| s.to_string())
+            ),
+        }
+    } else {
+        return None;
+    };
+    slot.expected_exit = true;
+    let stderr = slot.process.stderr_last_lines(DEATH_STDERR_LINES);
+    Some(if stderr.is_empty() {
+        format!("{what}; its stderr is empty")
+    } else {
+        format!("{what}; the end of its stderr:\n{stderr}")
+    })
 }
 
 fn driver_record(role: &Role, p: &DriverProcess, from: u64) -> DriverRecord {

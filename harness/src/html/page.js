@@ -2,12 +2,12 @@
 // Renders the report from the JSON embedded once in #data. DOM nodes are built with
 // textContent only (never innerHTML), so report text cannot inject markup.
 const DATA = JSON.parse(document.getElementById("data").textContent);
-const VERDICTS = ["PASS", "INFO", "WARN", "FAIL", "UNSUPPORTED", "ERROR"];
+const VERDICTS = ["PASS", "INFO", "WARN", "FAIL", "UNSUPPORTED", "NOT-RUN", "ERROR"];
 // Colour severity (worst wins in a matrix cell).
-const SEV = { PASS: 0, INFO: 1, UNSUPPORTED: 2, WARN: 3, FAIL: 4, ERROR: 5 };
+const SEV = { PASS: 0, INFO: 1, UNSUPPORTED: 2, "NOT-RUN": 2, WARN: 3, FAIL: 4, ERROR: 5 };
 // The harness's own order (verdict.rs): a deviation is a fix when actual < expected.
-const RANK = { PASS: 0, INFO: 1, WARN: 2, FAIL: 3, UNSUPPORTED: 4, ERROR: 5 };
-const LETTER = { PASS: "P", INFO: "I", WARN: "W", FAIL: "F", UNSUPPORTED: "U", ERROR: "E" };
+const RANK = { PASS: 0, INFO: 1, WARN: 2, FAIL: 3, UNSUPPORTED: 4, "NOT-RUN": 5, ERROR: 6 };
+const LETTER = { PASS: "P", INFO: "I", WARN: "W", FAIL: "F", UNSUPPORTED: "U", "NOT-RUN": "N", ERROR: "E" };
 const LIST_PAGE = 300;
 const TIMELINE_PAGE = 200;
 const HEX_SHOWN = 96;
@@ -87,7 +87,7 @@ function renderMatrix() {
       h("td", { class: "mono" }, VERDICTS.filter((v) => all[v]).map((v) => all[v] + LETTER[v]).join(" ")));
   });
   $("matrix").replaceChildren(h("table", { id: "matrix-table" }, head, rows),
-    h("p", { class: "hint" }, "P PASS · I INFO · W WARN · F FAIL · U UNSUPPORTED · E ERROR"));
+    h("p", { class: "hint" }, "P PASS · I INFO · W WARN · F FAIL · U UNSUPPORTED · N NOT-RUN · E ERROR"));
 }
 
 function selectCell(run, fam) {
@@ -193,7 +193,7 @@ function renderList() {
 // Outcomes a check allowed: `"name" (VERDICT) or "name" (VERDICT)` in its expected text.
 function outcomes(expected) {
   const out = [];
-  const re = /"((?:[^"\\]|\\.)*)" \((PASS|INFO|WARN|FAIL|UNSUPPORTED|ERROR)\)/g;
+  const re = /"((?:[^"\\]|\\.)*)" \((PASS|INFO|WARN|FAIL|UNSUPPORTED|NOT-RUN|ERROR)\)/g;
   let m;
   while ((m = re.exec(expected))) out.push([m[1], m[2]]);
   return out;

@@ -368,12 +368,15 @@ step_kinds! {
     /// Stop listening (accepted connections stay).
         "peer.unlisten" => Unlisten { listener: String },
     /// Wait for connection number `n` (default: the next unnamed one) on a listener and call
-    /// it `name`; the accept time is saved as mark `name`.
+    /// it `name`; the accept time is saved as mark `name`. With `until`, take the first
+    /// connection from number `n` on on which `until` holds (connections that end first, e.g. a
+    /// closed socket's leftover reconnect, are skipped and noted), all within `timeout_ms`.
         "peer.accept" => Accept {
         listener: String,
         name: String,
         #[serde(default)] n: Option<usize>,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
+        #[serde(default)] until: Option<Until>,
     },
     /// Connect a raw peer named `peer` to an endpoint.
         "peer.connect" => PeerConnect {

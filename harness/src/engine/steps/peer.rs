@@ -68,6 +68,9 @@ pub(super) async fn accept(cx: &mut Ctx<'_>, s: &action::Accept) -> StepResult {
     if cx.proxies.contains_key(&s.listener) {
         return accept_proxied(cx, s, n).await;
     }
+    if let Some(until) = &s.until {
+        return accept_until(cx, s, n, until).await;
+    }
     let l = cx
         .listeners
         .get(&s.listener)
@@ -90,6 +93,90 @@ pub(super) async fn accept(cx: &mut Ctx<'_>, s: &action::Accept) -> StepResult {
                 timeout.as_millis()
             ),
             e.to_string(),
+        )),
+    }
+}
+
+/// `peer.accept` with `until`: the first connection from number `n` on on which `until` holds.
+/// A connection that ends before it does (a closed socket's leftover reconnect reaching a
+/// re-opened listener first) is skipped: the step synchronises on what the wire shows, not on
+/// the order in which connections arrive.
+async fn accept_until(
+    cx: &mut Ctx<'_>,
+    s: &action::Accept,
+    n: usize,
+    until: &crate::scenario::Until,
+) -> StepResult {
+    let timeout = cx.env.scaled(s.timeout_ms);
+    let l = cx
+        .listeners
+        .get(&s.listener)
+        .ok_or_else(|| Stop::Error(format!("no listener `{}`", s.listener)))?;
+    let mut skipped: Vec<usize> = Vec::new();
+    let search = async {
+        let mut next = n;
+        let mut watching = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                arrived = l.wait_for(next, timeout) => {
+                    let Ok(conn) = arrived else {
+                        return None;
+                    };
+                    let (k, u) = (next, until.clone());
+                    next += 1;
+                    watching.spawn(async move {
+                        let _ = conn
+                            .wait_until(&u.to_string(), timeout, |snap| {
+                                u.holds(snap) || snap.closed.is_some()
+                            })
+                            .await;
+                        let holds = conn.with(|snap| u.holds(snap));
+                        (k, holds)
+                    });
+                }
+                Some(Ok((k, holds))) = watching.join_next() => {
+                    if holds {
+                        return Some(k);
+                    }
+                    skipped.push(k);
+                }
+            }
+        }
+    };
+    let found = tokio::time::timeout(timeout, search).await.ok().flatten();
+    skipped.sort_unstable();
+    let skipped_text = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; skipped connection(s) {} (ended before it held)",
+            skipped
+                .iter()
+                .map(|k| format!("#{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let count = l.count();
+    match found.and_then(|k| l.get(k).map(|(at, c)| (k, at, c))) {
+        Some((k, at, conn)) => {
+            let taken = cx.accepted.entry(s.listener.clone()).or_default();
+            *taken = (*taken).max(k);
+            cx.marks.insert(s.name.clone(), at);
+            cx.peers.insert(s.name.clone(), conn);
+            if !skipped.is_empty() {
+                tracing::debug!("peer.accept {}: took #{k}{skipped_text}", s.listener);
+            }
+            Ok(())
+        }
+        None => Err(cx.fail(
+            s.requirement.as_deref(),
+            format!(
+                "a connection from #{n} on {} on which {until} holds, within {} ms",
+                s.listener,
+                timeout.as_millis()
+            ),
+            format!("none ({count} accepted in all){skipped_text}"),
         )),
     }
 }
