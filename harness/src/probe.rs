@@ -3,6 +3,10 @@
 //! robustness subset, and after every negative case a fresh well-formed handshake to show the
 //! endpoint still serves. What needs the implementation's API (delivery to its application)
 //! is out of reach here; use a driver for that.
+//!
+//! The cases are templates in `harness/scenarios/probe.toml`; this module only selects and
+//! fills them for the endpoint's socket type ([`scenario_text`]), runs them, and checks the
+//! endpoint's health between them.
 
 use crate::engine::{self, Env};
 use crate::registry::Registry;
@@ -14,286 +18,72 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Steps that show the endpoint still serves: a fresh peer completes a handshake.
-fn liveness(peer_type: &str, requirement: &str) -> String {
-    format!(
-        r#"
-[[case.step]]
-do = "peer.connect"
-peer = "alive"
-to = "${{target}}"
-settings = {{ socket_type = "{peer_type}" }}
-note = "liveness probe: a fresh, well-formed peer"
+/// The key that marks a socket-type template in `probe.toml`: `"valid"` or `"invalid"`.
+const PEERS_KEY: &str = "probe_peers";
 
-[[case.step]]
-do = "peer.handshake"
-peer = "alive"
-requirement = "{requirement}"
-label = "the endpoint still completes a handshake"
-"#
-    )
+/// Gives a case template its parameters; the loader's case templates (`{{name}}`) fill them in.
+fn fill(mut case: toml::Table, socket_type: &str, me: &str, peer: Option<&str>) -> toml::Value {
+    let mut params = toml::Table::new();
+    params.insert("socket_type".into(), socket_type.into());
+    params.insert("me".into(), me.into());
+    if let Some(peer) = peer {
+        params.insert("peer".into(), peer.into());
+    }
+    case.insert("params".into(), toml::Value::Array(vec![params.into()]));
+    toml::Value::Table(case)
 }
 
-fn case(id: &str, title: &str, requirements: &[&str], body: &str) -> String {
-    format!(
-        "\n[[case]]\nid = \"probe/{id}\"\ntitle = \"{title}\"\nrequirements = {requirements:?}\ntags = [\"probe\"]\n{body}"
-    )
-}
-
-fn connect(peer: &str, peer_type: &str, extra: &str) -> String {
-    format!(
-        "\n[[case.step]]\ndo = \"peer.connect\"\npeer = \"{peer}\"\nto = \"${{target}}\"\nsettings = {{ socket_type = \"{peer_type}\"{extra} }}\n"
-    )
-}
-
-/// The probe cases for an endpoint whose socket type is `socket_type`, as scenario text.
-pub fn scenario_text(socket_type: &str) -> String {
+/// The probe cases for an endpoint whose socket type is `socket_type`, as scenario text: the
+/// templates of `probe.toml` with their parameters, the socket-type template expanded to one
+/// case per classic socket type (the `valid` or the `invalid` one, in table order).
+pub fn scenario_text(socket_type: &str) -> Result<String, ScenarioError> {
+    let err = |message: String| ScenarioError::Parse {
+        path: scenario::PROBE_FILE.into(),
+        message,
+    };
     let me = peers_of(socket_type).first().copied().unwrap_or("DEALER");
-    let mut s = String::from("family = \"probe\"\n");
-    // Greeting and handshake.
-    s += &case(
-        "greeting",
-        "The endpoint sends a valid 64-octet ZMTP 3.x greeting",
-        &["GREET-01", "GREET-02", "GREET-03", "GREET-06", "GREET-07"],
-        &(connect("p", me, ", lenient = false")
-            + r#"
-[[case.step]]
-do = "peer.greet"
-peer = "p"
-
-[[case.step]]
-do = "peer.wait"
-peer = "p"
-until = { greeting = true }
-requirement = "GREET-01"
-
-[[case.step]]
-do = "check.violation"
-peer = "p"
-present = false
-requirement = "GREET-01"
-label = "the greeting decodes under the strict profile"
-"#),
-    );
-    s += &case(
-        "greeting-unprompted",
-        "The endpoint sends its signature before it has heard anything",
-        &["VER-08"],
-        &(connect("p", me, ", greeting = \"manual\"")
-            + r#"
-[[case.step]]
-do = "peer.wait"
-peer = "p"
-until = { received = 10 }
-requirement = "VER-08"
-"#),
-    );
-    s += &case(
-        "partial-greeting",
-        "Given only our first 11 octets, the endpoint still sends its whole greeting",
-        &["VER-09"],
-        &(connect("p", me, "")
-            + r#"
-[[case.step]]
-do = "peer.greet"
-peer = "p"
-octets = 11
-
-[[case.step]]
-do = "peer.wait"
-peer = "p"
-until = { greeting = true }
-requirement = "VER-09"
-"#),
-    );
-    // The socket-type table: every classic type tries a handshake.
-    for peer in CLASSIC {
-        if compatible(socket_type, peer) {
-            s += &case(
-                &format!("socket-type/{peer}"),
-                &format!("A {peer} peer, valid for {socket_type}, completes the handshake"),
-                &["NULL-04", "STYPE-02"],
-                &(connect("p", peer, "")
-                    + r#"
-[[case.step]]
-do = "peer.handshake"
-peer = "p"
-requirement = "NULL-04"
-"#),
-            );
-        } else {
-            s += &case(
-                &format!("socket-type/{peer}"),
-                &format!("A {peer} peer, invalid for {socket_type}, is refused"),
-                &["STYPE-02", "STYPE-03", "STYPE-04"],
-                &(connect("p", peer, "")
-                    + r#"
-[[case.step]]
-do = "peer.handshake"
-peer = "p"
-optional = true
-note = "the endpoint may refuse at any point"
-
-[[case.step]]
-do = "peer.wait"
-peer = "p"
-until = { closed = true }
-timeout_ms = 1000
-optional = true
-note = "the close, not only an ERROR: the check below wants both"
-
-[[case.step]]
-do = "check.one-of"
-requirement = "STYPE-02"
-options = [
-  { label = "ERROR, then close", verdict = "PASS", checks = [{ do = "check.command", peer = "p", name = "ERROR" }, { do = "check.closed", peer = "p" }] },
-  { label = "close without ERROR", verdict = "WARN", requirement = "STYPE-03", checks = [{ do = "check.closed", peer = "p" }] },
-]
-"# + &liveness(me, "STYPE-04")),
-            );
+    let mut file: toml::Table =
+        toml::from_str(scenario::probe_text()).map_err(|e| err(e.to_string()))?;
+    let Some(toml::Value::Array(templates)) = file.remove("case") else {
+        return Err(err("no [[case]]".into()));
+    };
+    let mut cases = Vec::new();
+    let (mut valid, mut invalid, mut table_at) = (None, None, None);
+    for case in templates {
+        let toml::Value::Table(mut case) = case else {
+            return Err(err("a [[case]] that is not a table".into()));
+        };
+        let Some(kind) = case.remove(PEERS_KEY) else {
+            cases.push(fill(case, socket_type, me, None));
+            continue;
+        };
+        table_at.get_or_insert(cases.len());
+        match kind.as_str() {
+            Some("valid") => valid = Some(case),
+            Some("invalid") => invalid = Some(case),
+            _ => {
+                return Err(err(format!(
+                    "{PEERS_KEY} = {kind}: not \"valid\" or \"invalid\""
+                )));
+            }
         }
     }
-    // Robustness subset: each negative case ends with a liveness probe.
-    let negative =
-        |id: &str, title: &str, reqs: &[&str], extra: &str, steps: &str, outcome: &str| {
-            case(
-                id,
-                title,
-                reqs,
-                &(connect("p", me, extra) + steps + outcome + &liveness(me, "DEATH-02")),
-            )
-        };
-    let handshake = r#"
-[[case.step]]
-do = "peer.handshake"
-peer = "p"
-requirement = "NULL-04"
-"#;
-    let closes = |req: &str| {
-        format!(
-            r#"
-[[case.step]]
-do = "peer.wait"
-peer = "p"
-until = {{ ended = true }}
-timeout_ms = 2000
-requirement = "{req}"
-
-[[case.step]]
-do = "check.closed"
-peer = "p"
-requirement = "{req}"
-"#
-        )
+    let (Some(valid), Some(invalid), Some(at)) = (valid, invalid, table_at) else {
+        return Err(err(format!(
+            "needs a {PEERS_KEY} = \"valid\" and a {PEERS_KEY} = \"invalid\" template"
+        )));
     };
-    s += &negative(
-        "mechanism-mismatch",
-        "A peer announcing PLAIN to a NULL endpoint is disconnected",
-        &["MECH-02"],
-        ", mechanism = \"PLAIN\"",
-        "\n[[case.step]]\ndo = \"peer.greet\"\npeer = \"p\"\n",
-        &closes("MECH-02"),
-    );
-    s += &negative(
-        "http-request",
-        "An HTTP request does not crash the endpoint",
-        &["DEATH-02", "SEC-01"],
-        ", greeting = \"manual\"",
-        "\n[[case.step]]\ndo = \"peer.raw\"\npeer = \"p\"\nhex = \"474554202f20485454502f312e310d0a0d0a\"\n\n[[case.step]]\ndo = \"peer.wait\"\npeer = \"p\"\nuntil = { ended = true }\ntimeout_ms = 500\noptional = true\n",
-        "",
-    );
-    s += &negative(
-        "size-2-63",
-        "A long size with the top bit set is a protocol error",
-        &["FRAME-05"],
-        "",
-        &(handshake.to_string()
-            + "\n[[case.step]]\ndo = \"peer.raw\"\npeer = \"p\"\nhex = \"028000000000000000\"\n"),
-        &closes("FRAME-05"),
-    );
-    s += &negative(
-        "message-before-ready",
-        "A message frame before READY is a protocol error",
-        &["NULL-06"],
-        ", send_ready = false",
-        "\n[[case.step]]\ndo = \"peer.greet\"\npeer = \"p\"\n\n[[case.step]]\ndo = \"peer.raw\"\npeer = \"p\"\nhex = \"000568656c6c6f\"\n",
-        &closes("NULL-06"),
-    );
-    s += &case(
-        "unknown-command",
-        "An unknown command after the handshake is ignored and the connection stays usable",
-        &["CMD-07", "HB-09"],
-        &(connect("p", me, "")
-            + handshake
-            + r#"
-[[case.step]]
-do = "peer.command"
-peer = "p"
-name = "HELLOTHERE"
-data_hex = "0102"
-
-[[case.step]]
-do = "peer.ping"
-peer = "p"
-context_hex = "6c6f6c"
-
-[[case.step]]
-do = "peer.wait"
-peer = "p"
-until = { command = "PONG" }
-requirement = "CMD-07"
-label = "still answering after the unknown command"
-
-[[case.step]]
-do = "check.open"
-peer = "p"
-requirement = "CMD-07"
-"#),
-    );
-    s += &case(
-        "ping-pong",
-        "PING is answered with a PONG echoing the context",
-        &["HB-09"],
-        &(connect("p", me, "")
-            + handshake
-            + r#"
-[[case.step]]
-do = "peer.ping"
-peer = "p"
-context_hex = "0011223344"
-
-[[case.step]]
-do = "peer.wait"
-peer = "p"
-until = { command = "PONG" }
-requirement = "HB-09"
-
-[[case.step]]
-do = "check.command"
-peer = "p"
-name = "PONG"
-data_hex = "0011223344"
-requirement = "HB-09"
-"#),
-    );
-    s += &negative(
-        "ping-long-context",
-        "A PING context over 16 octets: close, or a PONG echoing 16 octets",
-        &["HB-03"],
-        "",
-        &(handshake.to_string()
-            + "\n[[case.step]]\ndo = \"peer.ping\"\npeer = \"p\"\ncontext_hex = \"000102030405060708090a0b0c0d0e0f1011121314\"\n\n[[case.step]]\ndo = \"peer.wait\"\npeer = \"p\"\nuntil = { ended = true }\ntimeout_ms = 500\noptional = true\n"),
-        r#"
-[[case.step]]
-do = "check.one-of"
-requirement = "HB-03"
-options = [
-  { label = "PONG with the first 16 octets", checks = [{ do = "check.command", peer = "p", name = "PONG", data_hex = "000102030405060708090a0b0c0d0e0f" }] },
-  { label = "close", checks = [{ do = "check.closed", peer = "p" }] },
-]
-"#,
-    );
-    s
+    let table = CLASSIC.iter().map(|peer| {
+        let template = if compatible(socket_type, peer) {
+            &valid
+        } else {
+            &invalid
+        };
+        fill(template.clone(), socket_type, me, Some(peer))
+    });
+    cases.splice(at..at, table);
+    file.insert("case".into(), toml::Value::Array(cases));
+    toml::to_string(&file).map_err(|e| err(e.to_string()))
 }
 
 /// How long a fresh connection may wait for the endpoint's first octet after a case, before
@@ -437,7 +227,7 @@ fn not_run(case: &crate::scenario::Case, down_in: &str, why: &str) -> CaseResult
 
 /// Loads the probe cases for a socket type, validated like any scenario file.
 pub fn cases(socket_type: &str, registry: &Registry) -> Result<Vec<LoadedCase>, ScenarioError> {
-    scenario::load_text("probe (built in)", &scenario_text(socket_type), registry)
+    scenario::load_text("probe (built in)", &scenario_text(socket_type)?, registry)
 }
 
 /// Runs the probe cases against `endpoint` and returns the report.

@@ -86,17 +86,30 @@ fn case_id(case: &toml::Table) -> String {
         .map_or_else(|| "a case".into(), |id| format!("case {id}"))
 }
 
-/// Loads the built-in scenario files.
+/// Probe mode's case templates (`scenarios/probe.toml`): embedded like every scenario file, but
+/// used only by `zmtp-harness probe` (which fills them for the endpoint's socket type), never
+/// loaded as part of the suite.
+pub const PROBE_FILE: &str = "probe.toml";
+
+/// The text of [`PROBE_FILE`].
+pub fn probe_text() -> &'static str {
+    BUILTIN
+        .iter()
+        .find(|(name, _)| *name == PROBE_FILE)
+        .map_or("", |(_, text)| text)
+}
+
+/// Loads the built-in scenario files (all but [`PROBE_FILE`]).
 pub fn builtin(registry: &Registry) -> Result<Vec<LoadedCase>, ScenarioError> {
     let mut out = Vec::new();
-    for (name, text) in BUILTIN {
+    for (name, text) in BUILTIN.iter().filter(|(name, _)| *name != PROBE_FILE) {
         out.extend(load_text(name, text, registry)?);
     }
     check_unique(&out)?;
     Ok(out)
 }
 
-/// Loads a scenario file, or every `*.toml` in a directory.
+/// Loads a scenario file, or every `*.toml` in a directory but [`PROBE_FILE`].
 pub fn load_path(path: &Path, registry: &Registry) -> Result<Vec<LoadedCase>, ScenarioError> {
     let io = |source| ScenarioError::Io {
         path: path.display().to_string(),
@@ -106,7 +119,9 @@ pub fn load_path(path: &Path, registry: &Registry) -> Result<Vec<LoadedCase>, Sc
     if path.is_dir() {
         for e in std::fs::read_dir(path).map_err(io)? {
             let p = e.map_err(io)?.path();
-            if p.extension().is_some_and(|x| x == "toml") {
+            if p.extension().is_some_and(|x| x == "toml")
+                && p.file_name().is_none_or(|n| n != PROBE_FILE)
+            {
                 files.push(p);
             }
         }
