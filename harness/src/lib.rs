@@ -18,6 +18,7 @@ pub mod registry;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod schedule;
 pub mod socket_types;
 pub mod verdict;
 

@@ -59,6 +59,10 @@ pub struct RunArgs {
     /// Run the selection N times; a verdict that differs between runs is a deviation.
     #[arg(long, default_value_t = 1)]
     repeat: u32,
+    /// Cases run at once (default: two per core). Cases that measure time or load the machine
+    /// still run alone, after the others; `--jobs 1` is the serial run in file order.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     /// Do not print the details (transcripts) of failing cases.
     #[arg(long)]
     brief: bool,
@@ -106,6 +110,9 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
         timeout_scale: args.timeout_scale,
         keep_transcripts: args.keep_transcripts,
         repeat: args.repeat,
+        jobs: args
+            .jobs
+            .map_or_else(zmtp_harness::schedule::default_jobs, usize::from),
         progress: std::io::stderr().is_terminal(),
     };
     let outcome = run::run(&options, registry.clone(), &selected).await?;

@@ -79,6 +79,15 @@ impl DriverPool {
 }
 
 impl Env {
+    /// The same implementations and settings with a pool of driver processes of its own (one
+    /// per `--jobs` worker, so concurrent cases never share a process).
+    pub fn with_own_drivers(&self) -> Env {
+        Env {
+            pool: DriverPool::default(),
+            ..self.clone()
+        }
+    }
+
     /// Scales a duration given in milliseconds.
     pub fn scaled(&self, ms: u64) -> Duration {
         Duration::from_secs_f64(ms as f64 / 1000.0 * self.timeout_scale.max(0.01))

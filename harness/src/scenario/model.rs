@@ -51,6 +51,11 @@ pub struct Case {
     /// verdicts that must not depend on what earlier cases did in the process.
     #[serde(default)]
     pub fresh: bool,
+    /// Run with no other case at the same time under `--jobs`: the case measures time or
+    /// loads the machine. Cases with time bounds or large bursts run alone without it
+    /// (`crate::schedule::runs_alone`).
+    #[serde(default)]
+    pub alone: bool,
     /// The steps, in order.
     #[serde(rename = "step", default)]
     pub steps: Vec<Step>,

@@ -145,7 +145,7 @@ impl Ctx<'_> {
     pub(crate) fn run_steps<'a>(
         &'a mut self,
         steps: &'a [Step],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = StepResult> + 'a>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = StepResult> + Send + 'a>> {
         Box::pin(async move {
             for step in steps {
                 self.step_index += 1;
