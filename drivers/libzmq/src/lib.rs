@@ -14,27 +14,21 @@
 //!   (idle, and inside `send`/`recv`/`drain`/`events`) includes it and answers the ZAP requests
 //!   libzmq's I/O thread sends while a PLAIN/CURVE handshake waits.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::ffi::c_void;
-use std::io::{Read, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use zmtp_driver_protocol::burst::check_burst_params;
-use zmtp_driver_protocol::runner::{BurstRunner, DrainPolicy, SendOutcome};
+use serde_json::Value;
+use zmtp_driver_protocol::serve::{Stop, WaitStdin, serve_blocking};
 use zmtp_driver_protocol::{
-    BurstArgs, CloseArgs, DrainAccumulator, DrainArgs, EndpointArgs, EventRecord, EventsArgs,
-    EventsReport, GetsockoptArgs, HelloInfo, OptionKind, OptionValue, PROTOCOL_VERSION, Parsed,
-    RecvArgs, Reply, Request, SendArgs, SendPartArgs, SetsockoptArgs, ZAP_ENDPOINT, ZapArgs,
-    ZapPolicy, ZapStats, decode_parts, encode_parts, option_kind, parse_option_value,
+    Applied, Connected, Driver, EventLog, Fault, HelloInfo, OpResult, OptionKind, OptionValue,
+    PROTOCOL_VERSION, Parts, Sent, ZAP_ENDPOINT, ZapArgs, ZapChange, ZapPolicy, ZapStats,
+    option_kind, parse_option_value,
 };
 
 /// The idle poll bound in milliseconds.
 const TICK_MS: i64 = 20;
-/// At most this many monitor events are kept per socket; older ones are dropped and counted.
-const MAX_EVENTS: usize = 10_000;
 
 /// How a libzmq option is passed to `zmq_setsockopt`.
 #[derive(Clone, Copy)]
@@ -249,12 +243,13 @@ fn errno_name(raw: i32) -> String {
         .unwrap_or_else(|| format!("E{raw}"))
 }
 
-fn err_reply(id: Option<u64>, e: zmq::Error) -> Reply {
-    Reply::error(id, error_name(e), e.message())
+/// The typed fault of a libzmq error: `error` with its errno name.
+fn fault(e: zmq::Error) -> Fault {
+    Fault::error(error_name(e), e.message())
 }
 
 /// `zmq_setsockopt` with a raw option number.
-fn raw_setsockopt(sock: &mut zmq::Socket, opt: u32, value: &[u8]) -> Result<(), (String, String)> {
+fn raw_setsockopt(sock: &mut zmq::Socket, opt: u32, value: &[u8]) -> OpResult<()> {
     // SAFETY: `sock.as_mut_ptr()` is a live libzmq socket owned by this thread, and
     // `value` is valid for `value.len()` octets for the duration of the call.
     let rc = unsafe {
@@ -270,7 +265,7 @@ fn raw_setsockopt(sock: &mut zmq::Socket, opt: u32, value: &[u8]) -> Result<(), 
     } else {
         // SAFETY: plain FFI call without arguments.
         let raw = unsafe { zmq_sys::zmq_errno() };
-        Err((
+        Err(Fault::error(
             errno_name(raw),
             format!("zmq_setsockopt failed (errno {raw})"),
         ))
@@ -279,11 +274,7 @@ fn raw_setsockopt(sock: &mut zmq::Socket, opt: u32, value: &[u8]) -> Result<(), 
 
 /// `zmq_getsockopt` with a raw option number into a buffer of `cap` octets (libzmq wants
 /// exactly the size of an int option, and room for up to 255 octets for a binary one).
-fn raw_getsockopt(
-    sock: &mut zmq::Socket,
-    opt: u32,
-    cap: usize,
-) -> Result<Vec<u8>, (String, String)> {
+fn raw_getsockopt(sock: &mut zmq::Socket, opt: u32, cap: usize) -> OpResult<Vec<u8>> {
     let mut buf = vec![0u8; cap];
     let mut len = buf.len();
     // SAFETY: `buf` is valid for `len` writable octets and `len` is a valid pointer.
@@ -301,18 +292,18 @@ fn raw_getsockopt(
     } else {
         // SAFETY: plain FFI call without arguments.
         let raw = unsafe { zmq_sys::zmq_errno() };
-        Err((
+        Err(Fault::error(
             errno_name(raw),
             format!("zmq_getsockopt failed (errno {raw})"),
         ))
     }
 }
 
+/// One socket the harness created, with its monitor (if libzmq started one) and its events.
 struct Sock {
     sock: zmq::Socket,
     monitor: Option<zmq::Socket>,
-    events: VecDeque<EventRecord>,
-    dropped: u64,
+    log: EventLog,
 }
 
 impl Sock {
@@ -350,25 +341,143 @@ impl Zap {
     }
 }
 
-struct Driver {
-    ctx: zmq::Context,
+/// The libzmq driver: one context, the socket table, the ZAP handler.
+struct Libzmq {
+    /// `None` once [`Driver::shutdown`] terminated it.
+    ctx: Option<zmq::Context>,
     sockets: BTreeMap<String, Sock>,
     zap: Option<Zap>,
     next_handle: u64,
-    stop: Arc<AtomicBool>,
+    stop: Stop,
     started: Instant,
 }
 
-/// What the main loop does after a request.
-enum Flow {
-    Continue,
-    Exit,
+impl Libzmq {
+    fn ctx(&self) -> OpResult<&zmq::Context> {
+        self.ctx.as_ref().ok_or_else(|| fault(zmq::Error::ETERM))
+    }
+
+    fn sock(&self, handle: &str) -> OpResult<&Sock> {
+        self.sockets
+            .get(handle)
+            .ok_or_else(|| Fault::no_socket(handle))
+    }
+
+    /// Waits up to `ms` for `events` on socket `handle` while every other socket (and the ZAP
+    /// handler) is still serviced; stdin is not included. Returns false if the stop flag is set.
+    fn wait_on(&mut self, handle: &str, events: zmq::PollEvents, ms: i64) -> bool {
+        self.service_monitors();
+        let mut items: Vec<zmq::PollItem> = self
+            .sockets
+            .iter()
+            .map(|(h, s)| {
+                s.sock.as_poll_item(if h == handle {
+                    events
+                } else {
+                    zmq::PollEvents::empty()
+                })
+            })
+            .chain(self.zap.as_ref().map(|z| z.sock.as_poll_item(zmq::POLLIN)))
+            .collect();
+        let _ = zmq::poll(&mut items, ms.clamp(0, TICK_MS));
+        drop(items);
+        self.service_zap();
+        !self.stop.is_set()
+    }
+
+    /// Polls every socket (no events: libzmq processes its commands), every monitor and the ZAP
+    /// handler, and `stdin` if given, for up to one tick; true if stdin is readable.
+    fn poll_all(&mut self, stdin: bool) -> bool {
+        let mut items: Vec<zmq::PollItem> = Vec::new();
+        if stdin {
+            items.push(zmq::PollItem::from_fd(0, zmq::POLLIN));
+        }
+        items.extend(
+            self.sockets
+                .values()
+                .map(|s| s.sock.as_poll_item(zmq::PollEvents::empty())),
+        );
+        items.extend(
+            self.sockets
+                .values()
+                .filter_map(|s| s.monitor.as_ref())
+                .map(|m| m.as_poll_item(zmq::POLLIN)),
+        );
+        items.extend(self.zap.as_ref().map(|z| z.sock.as_poll_item(zmq::POLLIN)));
+        match zmq::poll(&mut items, TICK_MS) {
+            Ok(_) if stdin => items[0]
+                .get_revents()
+                .intersects(zmq::POLLIN | zmq::POLLERR),
+            _ => false,
+        }
+    }
+
+    /// Answers pending ZAP requests, if a handler is installed.
+    fn service_zap(&mut self) {
+        if let Some(z) = &mut self.zap {
+            z.service();
+        }
+    }
+
+    /// Moves every pending monitor event into its socket's log.
+    fn service_monitors(&mut self) {
+        let started = self.started;
+        for s in self.sockets.values_mut() {
+            let Some(m) = &s.monitor else { continue };
+            while let Ok(parts) = m.recv_multipart(zmq::DONTWAIT) {
+                let Some(head) = parts.first().filter(|h| h.len() >= 6) else {
+                    continue;
+                };
+                let ev = u16::from_ne_bytes([head[0], head[1]]);
+                let value = i32::from_ne_bytes([head[2], head[3], head[4], head[5]]);
+                let name = EVENT_NAMES
+                    .iter()
+                    .find(|(n, _)| *n == ev)
+                    .map(|(_, s)| s.to_string())
+                    .unwrap_or_else(|| format!("event_{ev}"));
+                let endpoint = parts
+                    .get(1)
+                    .map(|e| String::from_utf8_lossy(e).into_owned())
+                    .unwrap_or_default();
+                s.log.push(started, &name, value.into(), endpoint);
+            }
+        }
+    }
+
+    /// Sends through `send` (one whole message, or one frame with `flags`), retrying on EAGAIN
+    /// until `deadline` unless `dontwait`.
+    fn send_with(
+        &mut self,
+        handle: &str,
+        dontwait: bool,
+        deadline: Instant,
+        send: impl Fn(&zmq::Socket) -> zmq::Result<()>,
+    ) -> OpResult<Sent> {
+        loop {
+            match send(&self.sock(handle)?.sock) {
+                Ok(()) => return Ok(Sent::Accepted),
+                Err(zmq::Error::EAGAIN) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if dontwait
+                        || left.is_zero()
+                        || !self.wait_on(handle, zmq::POLLOUT, left.as_millis() as i64 + 1)
+                    {
+                        return Ok(Sent::NotAccepted);
+                    }
+                }
+                Err(zmq::Error::EINTR) => {}
+                Err(e) => return Err(fault(e)),
+            }
+        }
+    }
 }
 
-impl Driver {
-    fn hello(&self, id: Option<u64>) -> Reply {
+impl Driver for Libzmq {
+    const NAME: &'static str = "libzmq driver";
+
+    fn hello(&self) -> HelloInfo {
         let (a, b, c) = zmq::version();
-        let info = HelloInfo {
+        HelloInfo {
             implementation: "libzmq".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             library: "libzmq".into(),
@@ -405,24 +514,26 @@ impl Driver {
                     .into()
             }))
             .collect(),
-        };
-        Reply::ok(id).with_all(&info)
+        }
     }
 
-    fn socket(&mut self, id: Option<u64>, ty: &str) -> Reply {
+    fn has_socket(&self, handle: &str) -> bool {
+        self.sockets.contains_key(handle)
+    }
+
+    async fn socket(&mut self, ty: &str) -> OpResult<String> {
         let Some((_, kind)) = SOCKET_TYPES.iter().find(|(n, _)| *n == ty) else {
-            return Reply::unsupported(id, format!("socket type {ty:?} is not supported"));
+            return Err(Fault::unsupported(format!(
+                "socket type {ty:?} is not supported"
+            )));
         };
-        let sock = match self.ctx.socket(*kind) {
-            Ok(s) => s,
-            Err(e) => return err_reply(id, e),
-        };
+        let sock = self.ctx()?.socket(*kind).map_err(fault)?;
         self.next_handle += 1;
         let handle = format!("s{}", self.next_handle);
         // One monitor per socket, started now so no event is missed; drained every loop turn.
         let mon_ep = format!("inproc://zmtp-driver-monitor-{handle}");
         let monitor = match sock.monitor(&mon_ep, zmq_sys::ZMQ_EVENT_ALL as i32) {
-            Ok(()) => self.ctx.socket(zmq::PAIR).ok().and_then(|m| {
+            Ok(()) => self.ctx()?.socket(zmq::PAIR).ok().and_then(|m| {
                 let _ = m.set_linger(0);
                 m.connect(&mon_ep).ok().map(|()| m)
             }),
@@ -436,48 +547,43 @@ impl Driver {
             Sock {
                 sock,
                 monitor,
-                events: VecDeque::new(),
-                dropped: 0,
+                log: EventLog::default(),
             },
         );
-        Reply::ok(id).with("socket", handle)
+        Ok(handle)
     }
 
-    fn setsockopt(&mut self, id: Option<u64>, a: &SetsockoptArgs) -> Reply {
-        let Some(s) = self.sockets.get_mut(&a.socket) else {
-            return no_socket(id, &a.socket);
+    async fn setsockopt(&mut self, socket: &str, option: &str, value: &Value) -> OpResult<Applied> {
+        let (Some(kind), Some((num, raw))) = (option_kind(option), libzmq_option(option)) else {
+            return Err(Fault::unsupported(format!(
+                "option {option:?} is not supported"
+            )));
         };
-        let (Some(kind), Some((num, raw))) = (option_kind(&a.option), libzmq_option(&a.option))
-        else {
-            return Reply::unsupported(id, format!("option {:?} is not supported", a.option));
-        };
-        let value = match parse_option_value(kind, &a.value) {
-            Ok(v) => v,
-            Err(e) => return Reply::error(id, "EINVAL", format!("{}: {e}", a.option)),
-        };
+        let value = parse_option_value(kind, value)
+            .map_err(|e| Fault::invalid(format!("{option}: {e}")))?;
         let bytes = match (raw, &value) {
             (Raw::I32, OptionValue::Int(i)) => match i32::try_from(*i) {
                 Ok(i) => i.to_ne_bytes().to_vec(),
-                Err(_) => return Reply::error(id, "EINVAL", format!("{i} does not fit an int")),
+                Err(_) => return Err(Fault::invalid(format!("{i} does not fit an int"))),
             },
             (Raw::I32, OptionValue::Bool(b)) => i32::from(*b).to_ne_bytes().to_vec(),
             (Raw::I64, OptionValue::Int(i)) => i.to_ne_bytes().to_vec(),
             (Raw::Bytes | Raw::Key, OptionValue::Bytes(b)) => b.clone(),
-            _ => return Reply::error(id, "EINVAL", "value kind does not fit the option"),
+            _ => return Err(Fault::invalid("value kind does not fit the option")),
         };
-        match raw_setsockopt(&mut s.sock, num, &bytes) {
-            Ok(()) => Reply::ok(id),
-            Err((code, msg)) => Reply::error(id, &code, msg),
-        }
+        let s = self
+            .sockets
+            .get_mut(socket)
+            .ok_or_else(|| Fault::no_socket(socket))?;
+        raw_setsockopt(&mut s.sock, num, &bytes)?;
+        Ok(Applied::Now)
     }
 
-    fn getsockopt(&mut self, id: Option<u64>, a: &GetsockoptArgs) -> Reply {
-        let Some(s) = self.sockets.get_mut(&a.socket) else {
-            return no_socket(id, &a.socket);
-        };
-        let (Some(kind), Some((num, raw))) = (option_kind(&a.option), libzmq_option(&a.option))
-        else {
-            return Reply::unsupported(id, format!("option {:?} is not supported", a.option));
+    async fn getsockopt(&mut self, socket: &str, option: &str) -> OpResult<Value> {
+        let (Some(kind), Some((num, raw))) = (option_kind(option), libzmq_option(option)) else {
+            return Err(Fault::unsupported(format!(
+                "option {option:?} is not supported"
+            )));
         };
         let cap = match raw {
             Raw::I32 => 4,
@@ -485,10 +591,11 @@ impl Driver {
             Raw::Bytes => 256,
             Raw::Key => 32,
         };
-        let bytes = match raw_getsockopt(&mut s.sock, num, cap) {
-            Ok(b) => b,
-            Err((code, msg)) => return Reply::error(id, &code, msg),
-        };
+        let s = self
+            .sockets
+            .get_mut(socket)
+            .ok_or_else(|| Fault::no_socket(socket))?;
+        let bytes = raw_getsockopt(&mut s.sock, num, cap)?;
         let v = match (raw, kind) {
             (Raw::Bytes | Raw::Key, _) => OptionValue::Bytes(bytes),
             (Raw::I64, _) if bytes.len() == 8 => {
@@ -504,524 +611,181 @@ impl Driver {
                     OptionValue::Int(i.into())
                 }
             }
-            _ => return Reply::error(id, "EINVAL", "unexpected option length"),
+            _ => return Err(Fault::invalid("unexpected option length")),
         };
-        Reply::ok(id).with("value", v.to_json())
+        Ok(v.to_json())
     }
 
-    fn endpoint_op(&mut self, id: Option<u64>, op: &str, a: &EndpointArgs) -> Reply {
-        let Some(s) = self.sockets.get(&a.socket) else {
-            return no_socket(id, &a.socket);
-        };
-        let r = match op {
-            "bind" => s.sock.bind(&a.endpoint),
-            "connect" => s.sock.connect(&a.endpoint),
-            "disconnect" => s.sock.disconnect(&a.endpoint),
-            _ => s.sock.unbind(&a.endpoint),
-        };
-        match r {
-            Err(e) => err_reply(id, e),
-            Ok(()) if op == "bind" => match s.sock.get_last_endpoint() {
-                Ok(Ok(ep)) => Reply::ok(id).with("endpoint", ep),
-                _ => Reply::ok(id).with("endpoint", a.endpoint.clone()),
-            },
-            Ok(()) => Reply::ok(id),
+    async fn bind(&mut self, socket: &str, endpoint: &str) -> OpResult<String> {
+        let s = &self.sock(socket)?.sock;
+        s.bind(endpoint).map_err(fault)?;
+        Ok(match s.get_last_endpoint() {
+            Ok(Ok(ep)) => ep,
+            _ => endpoint.to_owned(),
+        })
+    }
+
+    async fn connect(&mut self, socket: &str, endpoint: &str) -> OpResult<Connected> {
+        self.sock(socket)?.sock.connect(endpoint).map_err(fault)?;
+        Ok(Connected::Started)
+    }
+
+    async fn disconnect(&mut self, socket: &str, endpoint: &str) -> OpResult<()> {
+        self.sock(socket)?.sock.disconnect(endpoint).map_err(fault)
+    }
+
+    async fn unbind(&mut self, socket: &str, endpoint: &str) -> OpResult<()> {
+        self.sock(socket)?.sock.unbind(endpoint).map_err(fault)
+    }
+
+    async fn send(
+        &mut self,
+        socket: &str,
+        parts: Parts,
+        dontwait: bool,
+        deadline: Instant,
+    ) -> OpResult<Sent> {
+        self.send_with(socket, dontwait, deadline, |s| {
+            s.send_multipart(parts.iter(), zmq::DONTWAIT)
+        })
+    }
+
+    /// One frame through `zmq_send`, with SNDMORE when more frames follow (DRV-64).
+    async fn send_part(
+        &mut self,
+        socket: &str,
+        part: Vec<u8>,
+        more: bool,
+        dontwait: bool,
+        deadline: Instant,
+    ) -> OpResult<Sent> {
+        let flags = zmq::DONTWAIT | if more { zmq::SNDMORE } else { 0 };
+        self.send_with(socket, dontwait, deadline, |s| s.send(&part[..], flags))
+    }
+
+    async fn recv(&mut self, socket: &str, deadline: Instant) -> OpResult<Option<Parts>> {
+        loop {
+            match self.sock(socket)?.sock.recv_multipart(zmq::DONTWAIT) {
+                Ok(parts) => return Ok(Some(parts)),
+                Err(zmq::Error::EAGAIN) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero()
+                        || !self.wait_on(socket, zmq::POLLIN, left.as_millis() as i64 + 1)
+                    {
+                        return Ok(None);
+                    }
+                }
+                Err(zmq::Error::EINTR) => {}
+                Err(e) => return Err(fault(e)),
+            }
         }
     }
 
-    /// Polls stdin is not included here: waits up to `ms` for `events` on socket `handle` while
-    /// every other socket is still serviced. Returns false if the stop flag is set.
-    fn wait_on(&mut self, handle: &str, events: zmq::PollEvents, ms: i64) -> bool {
-        self.service_monitors();
-        let mut items: Vec<zmq::PollItem> = self
+    fn events(&mut self, socket: &str) -> OpResult<&mut EventLog> {
+        let s = self
             .sockets
-            .iter()
-            .map(|(h, s)| {
-                s.sock.as_poll_item(if h == handle {
-                    events
-                } else {
-                    zmq::PollEvents::empty()
-                })
-            })
-            .chain(self.zap.as_ref().map(|z| z.sock.as_poll_item(zmq::POLLIN)))
-            .collect();
-        let _ = zmq::poll(&mut items, ms.clamp(0, TICK_MS));
-        drop(items);
-        self.service_zap();
-        !self.stop.load(Ordering::SeqCst)
-    }
-
-    /// Answers pending ZAP requests, if a handler is installed.
-    fn service_zap(&mut self) {
-        if let Some(z) = &mut self.zap {
-            z.service();
+            .get_mut(socket)
+            .ok_or_else(|| Fault::no_socket(socket))?;
+        if s.monitor.is_none() {
+            return Err(Fault::unsupported(
+                "the monitor could not be started for this socket",
+            ));
         }
+        Ok(&mut s.log)
     }
 
-    /// `zap`: installs, replaces or removes the ZAP handler (DRV-48). The reply counts what the
+    async fn pause(&mut self, _until: Instant) {
+        self.poll_all(false);
+        self.service_zap();
+    }
+
+    async fn close(&mut self, socket: &str, linger_ms: Option<i64>) -> OpResult<()> {
+        if let Some(l) = linger_ms {
+            let l =
+                i32::try_from(l).map_err(|_| Fault::invalid("linger_ms does not fit an int"))?;
+            self.sock(socket)?.sock.set_linger(l).map_err(fault)?;
+        }
+        if let Some(s) = self.sockets.remove(socket) {
+            s.close();
+        }
+        Ok(())
+    }
+
+    /// Installs, replaces or removes the ZAP handler (DRV-48). The reply counts what the
     /// handler it replaces or removes answered.
-    fn zap(&mut self, id: Option<u64>, a: &ZapArgs) -> Reply {
+    async fn zap(&mut self, a: &ZapArgs) -> OpResult<ZapChange> {
         self.service_zap();
         if a.remove {
             let old = self.zap.take();
-            let stats = old.as_ref().map(|z| z.stats).unwrap_or_default();
-            return Reply::ok(id)
-                .with("replaced", old.is_some())
-                .with_all(&stats);
+            return Ok(ZapChange {
+                replaced: old.is_some(),
+                stats: old.map(|z| z.stats).unwrap_or_default(),
+            });
         }
-        let policy = match a.policy() {
-            Ok(p) => p,
-            Err(e) => return Reply::error(id, "EINVAL", e),
-        };
+        let policy = a.policy().map_err(Fault::invalid)?;
         if let Some(z) = &mut self.zap {
-            let stats = std::mem::take(&mut z.stats);
             z.policy = policy;
-            return Reply::ok(id).with("replaced", true).with_all(&stats);
+            return Ok(ZapChange {
+                replaced: true,
+                stats: std::mem::take(&mut z.stats),
+            });
         }
-        let sock = match self.ctx.socket(zmq::REP) {
-            Ok(s) => s,
-            Err(e) => return err_reply(id, e),
-        };
+        let sock = self.ctx()?.socket(zmq::REP).map_err(fault)?;
         // A driver-internal helper: it must not hold up the context's termination.
         let _ = sock.set_linger(0);
-        if let Err(e) = sock.bind(ZAP_ENDPOINT) {
-            return err_reply(id, e);
-        }
+        sock.bind(ZAP_ENDPOINT).map_err(fault)?;
         self.zap = Some(Zap {
             sock,
             policy,
             stats: ZapStats::default(),
         });
-        Reply::ok(id)
-            .with("replaced", false)
-            .with_all(&ZapStats::default())
+        Ok(ZapChange::default())
     }
 
-    /// Sends one message; `Ok(true)` accepted, `Ok(false)` would block / timed out.
-    fn send_parts(
-        &mut self,
-        handle: &str,
-        parts: &[Vec<u8>],
-        dontwait: bool,
-        deadline: Instant,
-    ) -> Result<bool, zmq::Error> {
-        loop {
-            let Some(s) = self.sockets.get(handle) else {
-                return Err(zmq::Error::ENOTSOCK);
-            };
-            match s.sock.send_multipart(parts.iter(), zmq::DONTWAIT) {
-                Ok(()) => return Ok(true),
-                Err(zmq::Error::EAGAIN) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if dontwait || left.is_zero() {
-                        return Ok(false);
-                    }
-                    if !self.wait_on(handle, zmq::POLLOUT, left.as_millis() as i64 + 1) {
-                        return Ok(false);
-                    }
-                }
-                Err(zmq::Error::EINTR) => {}
-                Err(e) => return Err(e),
-            }
-        }
+    async fn service(&mut self) {
+        self.service_monitors();
+        self.service_zap();
     }
 
-    fn send(&mut self, id: Option<u64>, a: &SendArgs) -> Reply {
-        if !self.sockets.contains_key(&a.socket) {
-            return no_socket(id, &a.socket);
-        }
-        let parts = match decode_parts(&a.parts_hex) {
-            Ok(p) if !p.is_empty() => p,
-            Ok(_) => return Reply::error(id, "EINVAL", "parts_hex must not be empty"),
-            Err(e) => return Reply::error(id, "EINVAL", e),
-        };
-        let deadline = Instant::now() + Duration::from_millis(a.timeout_ms);
-        match self.send_parts(&a.socket, &parts, a.dontwait, deadline) {
-            Ok(true) => Reply::ok(id),
-            Ok(false) if a.dontwait => Reply::new(id, zmtp_driver_protocol::Outcome::WouldBlock),
-            Ok(false) => Reply::new(id, zmtp_driver_protocol::Outcome::Timeout),
-            Err(e) => err_reply(id, e),
-        }
-    }
-
-    /// One frame through `zmq_send`, with SNDMORE when more frames follow (DRV-64).
-    fn send_part(&mut self, id: Option<u64>, a: &SendPartArgs) -> Reply {
-        let part = match hex::decode(&a.part_hex) {
-            Ok(p) => p,
-            Err(e) => return Reply::error(id, "EINVAL", format!("part_hex: {e}")),
-        };
-        let flags = zmq::DONTWAIT | if a.more { zmq::SNDMORE } else { 0 };
-        let deadline = Instant::now() + Duration::from_millis(a.timeout_ms);
-        loop {
-            let Some(s) = self.sockets.get(&a.socket) else {
-                return no_socket(id, &a.socket);
-            };
-            match s.sock.send(&part[..], flags) {
-                Ok(()) => return Reply::ok(id),
-                Err(zmq::Error::EAGAIN) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if a.dontwait {
-                        return Reply::new(id, zmtp_driver_protocol::Outcome::WouldBlock);
-                    }
-                    if left.is_zero()
-                        || !self.wait_on(&a.socket, zmq::POLLOUT, left.as_millis() as i64 + 1)
-                    {
-                        return Reply::new(id, zmtp_driver_protocol::Outcome::Timeout);
-                    }
-                }
-                Err(zmq::Error::EINTR) => {}
-                Err(e) => return err_reply(id, e),
-            }
-        }
-    }
-
-    fn send_burst(&mut self, id: Option<u64>, a: &BurstArgs) -> Reply {
-        if !self.sockets.contains_key(&a.socket) {
-            return no_socket(id, &a.socket);
-        }
-        let topic = match hex::decode(&a.topic_hex) {
-            Ok(t) => t,
-            Err(e) => return Reply::error(id, "EINVAL", format!("topic_hex: {e}")),
-        };
-        let prefix = match decode_parts(&a.prefix_hex) {
-            Ok(p) => p,
-            Err(e) => return Reply::error(id, "EINVAL", e),
-        };
-        if let Err(e) = check_burst_params(&topic, a.size, a.parts) {
-            return Reply::error(id, "EINVAL", e.to_string());
-        }
-        let mut run = BurstRunner::new(a, &topic, Instant::now());
-        while let Some((seq, frames)) = run.next(self.stop.load(Ordering::SeqCst)) {
-            let mut parts = prefix.clone();
-            parts.extend(frames);
-            let t0 = Instant::now();
-            let outcome = match self.send_parts(&a.socket, &parts, a.dontwait, run.deadline()) {
-                Ok(true) => SendOutcome::Accepted,
-                Ok(false) => SendOutcome::NotAccepted,
-                Err(e) => SendOutcome::Failed {
-                    code: error_name(e).into(),
-                    message: e.message().into(),
-                },
-            };
-            run.record(seq, outcome, t0.elapsed(), self.stop.load(Ordering::SeqCst));
-        }
-        Reply::ok(id).with_all(&run.finish())
-    }
-
-    /// Receives one message, waiting until `deadline`. `Ok(None)` on timeout.
-    fn recv_parts(
-        &mut self,
-        handle: &str,
-        deadline: Instant,
-    ) -> Result<Option<Vec<Vec<u8>>>, zmq::Error> {
-        loop {
-            let Some(s) = self.sockets.get(handle) else {
-                return Err(zmq::Error::ENOTSOCK);
-            };
-            match s.sock.recv_multipart(zmq::DONTWAIT) {
-                Ok(parts) => return Ok(Some(parts)),
-                Err(zmq::Error::EAGAIN) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Ok(None);
-                    }
-                    if !self.wait_on(handle, zmq::POLLIN, left.as_millis() as i64 + 1) {
-                        return Ok(None);
-                    }
-                }
-                Err(zmq::Error::EINTR) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn recv(&mut self, id: Option<u64>, a: &RecvArgs) -> Reply {
-        if !self.sockets.contains_key(&a.socket) {
-            return no_socket(id, &a.socket);
-        }
-        let deadline = Instant::now() + Duration::from_millis(a.timeout_ms);
-        match self.recv_parts(&a.socket, deadline) {
-            Ok(Some(parts)) => Reply::ok(id).with("parts_hex", encode_parts(&parts)),
-            Ok(None) => Reply::new(id, zmtp_driver_protocol::Outcome::Timeout),
-            Err(e) => err_reply(id, e),
-        }
-    }
-
-    fn drain(&mut self, id: Option<u64>, a: &DrainArgs) -> Reply {
-        if !self.sockets.contains_key(&a.socket) {
-            return no_socket(id, &a.socket);
-        }
-        let start = Instant::now();
-        let mut policy = DrainPolicy::new(a, start);
-        let mut acc = DrainAccumulator::new(a.strip_prefix as usize, a.other_limit as usize);
-        let stopped = loop {
-            let interrupted = self.stop.load(Ordering::SeqCst);
-            let until = match policy.next(acc.messages(), interrupted, Instant::now()) {
-                Ok(until) => until,
-                Err(stop) => break stop.as_str(),
-            };
-            match self.recv_parts(&a.socket, until) {
-                Ok(Some(parts)) => {
-                    acc.push(&parts);
-                    policy.received(Instant::now());
-                }
-                Ok(None) => {}
-                Err(e) => return err_reply(id, e),
-            }
-        };
-        let report = acc.finish(stopped, start.elapsed().as_micros() as u64);
-        let outcome = if report.messages == 0 {
-            zmtp_driver_protocol::Outcome::Timeout
-        } else {
-            zmtp_driver_protocol::Outcome::Ok
-        };
-        Reply::new(id, outcome).with_all(&report)
-    }
-
-    /// Moves every pending monitor event into its socket's buffer.
-    fn service_monitors(&mut self) {
-        let started = self.started;
-        for s in self.sockets.values_mut() {
-            let Some(m) = &s.monitor else { continue };
-            while let Ok(parts) = m.recv_multipart(zmq::DONTWAIT) {
-                let Some(head) = parts.first().filter(|h| h.len() >= 6) else {
-                    continue;
-                };
-                let ev = u16::from_ne_bytes([head[0], head[1]]);
-                let value = i32::from_ne_bytes([head[2], head[3], head[4], head[5]]);
-                let name = EVENT_NAMES
-                    .iter()
-                    .find(|(n, _)| *n == ev)
-                    .map(|(_, s)| s.to_string())
-                    .unwrap_or_else(|| format!("event_{ev}"));
-                let endpoint = parts
-                    .get(1)
-                    .map(|e| String::from_utf8_lossy(e).into_owned())
-                    .unwrap_or_default();
-                if s.events.len() >= MAX_EVENTS {
-                    s.events.pop_front();
-                    s.dropped += 1;
-                }
-                s.events.push_back(EventRecord {
-                    event: name,
-                    value: value.into(),
-                    endpoint,
-                    at_us: started.elapsed().as_micros() as u64,
-                });
-            }
-        }
-    }
-
-    fn events(&mut self, id: Option<u64>, a: &EventsArgs) -> Reply {
-        let deadline = Instant::now() + Duration::from_millis(a.timeout_ms);
-        loop {
-            self.service_monitors();
-            let Some(s) = self.sockets.get_mut(&a.socket) else {
-                return no_socket(id, &a.socket);
-            };
-            if s.monitor.is_none() {
-                return Reply::unsupported(id, "the monitor could not be started for this socket");
-            }
-            if !s.events.is_empty() || Instant::now() >= deadline {
-                let report = EventsReport {
-                    events: s.events.drain(..).collect(),
-                    dropped: std::mem::take(&mut s.dropped),
-                };
-                let outcome = if report.events.is_empty() {
-                    zmtp_driver_protocol::Outcome::Timeout
-                } else {
-                    zmtp_driver_protocol::Outcome::Ok
-                };
-                return Reply::new(id, outcome).with_all(&report);
-            }
-            let mut items: Vec<zmq::PollItem> = self
-                .sockets
-                .values()
-                .map(|s| s.sock.as_poll_item(zmq::PollEvents::empty()))
-                .chain(
-                    self.sockets
-                        .values()
-                        .filter_map(|s| s.monitor.as_ref())
-                        .map(|m| m.as_poll_item(zmq::POLLIN)),
-                )
-                .chain(self.zap.as_ref().map(|z| z.sock.as_poll_item(zmq::POLLIN)))
-                .collect();
-            let _ = zmq::poll(&mut items, TICK_MS);
-            drop(items);
-            self.service_zap();
-            if self.stop.load(Ordering::SeqCst) {
-                return Reply::new(id, zmtp_driver_protocol::Outcome::Timeout);
-            }
-        }
-    }
-
-    fn close(&mut self, id: Option<u64>, a: &CloseArgs) -> Reply {
-        let Some(s) = self.sockets.get(&a.socket) else {
-            return no_socket(id, &a.socket);
-        };
-        if let Some(l) = a.linger_ms {
-            let Ok(l) = i32::try_from(l) else {
-                return Reply::error(id, "EINVAL", "linger_ms does not fit an int");
-            };
-            if let Err(e) = s.sock.set_linger(l) {
-                return err_reply(id, e);
-            }
-        }
+    /// Closes every socket (libzmq honours each one's LINGER during the context termination),
+    /// then terminates the context.
+    async fn shutdown(&mut self) {
         let t0 = Instant::now();
-        if let Some(s) = self.sockets.remove(&a.socket) {
+        for (_, s) in std::mem::take(&mut self.sockets) {
             s.close();
         }
-        Reply::ok(id).with("elapsed_ms", t0.elapsed().as_millis() as u64)
-    }
-
-    fn handle(&mut self, line: &str) -> (Reply, Flow) {
-        let parsed = zmtp_driver_protocol::parse_request(line);
-        if let Some(r) = parsed.reject() {
-            return (r, Flow::Continue);
-        }
-        let Parsed::Request { id, request } = parsed else {
-            return (
-                Reply::error(None, "EDRIVER", "unreachable parse state"),
-                Flow::Continue,
-            );
-        };
-        let reply = match &request {
-            Request::Hello => self.hello(id),
-            Request::Socket(a) => self.socket(id, &a.socket_type),
-            Request::Setsockopt(a) => self.setsockopt(id, a),
-            Request::Getsockopt(a) => self.getsockopt(id, a),
-            Request::Bind(a) => self.endpoint_op(id, "bind", a),
-            Request::Connect(a) => self.endpoint_op(id, "connect", a),
-            Request::Disconnect(a) => self.endpoint_op(id, "disconnect", a),
-            Request::Unbind(a) => self.endpoint_op(id, "unbind", a),
-            Request::Send(a) => self.send(id, a),
-            Request::SendPart(a) => self.send_part(id, a),
-            Request::SendBurst(a) => self.send_burst(id, a),
-            Request::Recv(a) => self.recv(id, a),
-            Request::Drain(a) => self.drain(id, a),
-            Request::Events(a) => self.events(id, a),
-            Request::Close(a) => self.close(id, a),
-            Request::Exit => return (Reply::ok(id), Flow::Exit),
-            Request::Zap(a) => self.zap(id, a),
-        };
-        (reply, Flow::Continue)
+        drop(self.zap.take());
+        // Dropping the last context handle runs zmq_ctx_term (retried on EINTR by the zmq crate).
+        drop(self.ctx.take());
+        eprintln!(
+            "libzmq driver: context terminated in {} ms",
+            t0.elapsed().as_millis()
+        );
     }
 }
 
-fn no_socket(id: Option<u64>, handle: &str) -> Reply {
-    Reply::error(id, "ENOTSOCK", format!("no socket {handle:?}"))
-}
-
-fn write_reply(out: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
-    let mut line = reply.to_line();
-    line.push('\n');
-    out.write_all(line.as_bytes())?;
-    out.flush()
+impl WaitStdin for Libzmq {
+    fn wait_stdin(&mut self, _tick: Duration) -> bool {
+        self.poll_all(true)
+    }
 }
 
 /// Runs the driver on this process's stdin/stdout until `exit`, EOF or SIGINT/SIGTERM.
 /// Returns exit status 0 after an orderly shutdown, 1 if stdout or stdin failed.
 pub fn run() -> ExitCode {
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
-            eprintln!("libzmq driver: cannot register signal {sig}: {e}");
-        }
-    }
-    let mut d = Driver {
-        ctx: zmq::Context::new(),
-        sockets: BTreeMap::new(),
-        zap: None,
-        next_handle: 0,
-        stop: Arc::clone(&stop),
-        started: Instant::now(),
-    };
-    let (a, b, c) = zmq::version();
-    eprintln!(
-        "libzmq driver: libzmq {a}.{b}.{c}, pid {}",
-        std::process::id()
-    );
-    let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout().lock();
-    let mut inbuf: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    let mut status = ExitCode::SUCCESS;
-    'outer: loop {
-        // Handle every complete line already buffered.
-        while let Some(nl) = inbuf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = inbuf.drain(..=nl).collect();
-            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
-            let text = text.trim();
-            if text.is_empty() {
-                continue;
-            }
-            let (reply, flow) = d.handle(text);
-            if let Err(e) = write_reply(&mut stdout, &reply) {
-                eprintln!("libzmq driver: stdout failed: {e}");
-                status = ExitCode::from(1);
-                break 'outer;
-            }
-            if matches!(flow, Flow::Exit) {
-                break 'outer;
-            }
-        }
-        if stop.load(Ordering::SeqCst) {
-            eprintln!("libzmq driver: signal received, shutting down");
-            break;
-        }
-        d.service_monitors();
-        d.service_zap();
-        let readable = {
-            let mut items: Vec<zmq::PollItem> = vec![zmq::PollItem::from_fd(0, zmq::POLLIN)];
-            items.extend(
-                d.sockets
-                    .values()
-                    .map(|s| s.sock.as_poll_item(zmq::PollEvents::empty())),
-            );
-            items.extend(
-                d.sockets
-                    .values()
-                    .filter_map(|s| s.monitor.as_ref())
-                    .map(|m| m.as_poll_item(zmq::POLLIN)),
-            );
-            items.extend(d.zap.as_ref().map(|z| z.sock.as_poll_item(zmq::POLLIN)));
-            match zmq::poll(&mut items, TICK_MS) {
-                Ok(_) => items[0]
-                    .get_revents()
-                    .intersects(zmq::POLLIN | zmq::POLLERR),
-                Err(_) => false,
-            }
-        };
-        if readable {
-            // `chunk` is larger than stdin's internal buffer, so this is one read(2) on fd 0.
-            match stdin.lock().read(&mut chunk) {
-                Ok(0) => {
-                    eprintln!("libzmq driver: EOF on stdin, shutting down");
-                    break;
-                }
-                Ok(n) => inbuf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    eprintln!("libzmq driver: stdin failed: {e}");
-                    status = ExitCode::from(1);
-                    break;
-                }
-            }
-        }
-    }
-    // Orderly shutdown: close every socket (libzmq honours each one's LINGER during the
-    // context termination), then terminate the context.
-    let t0 = Instant::now();
-    let sockets = std::mem::take(&mut d.sockets);
-    for (_, s) in sockets {
-        s.close();
-    }
-    drop(d.zap.take());
-    // Dropping the last context handle runs zmq_ctx_term (retried on EINTR by the zmq crate).
-    drop(d);
-    eprintln!(
-        "libzmq driver: context terminated in {} ms",
-        t0.elapsed().as_millis()
-    );
-    status
+    serve_blocking(|stop| {
+        let (a, b, c) = zmq::version();
+        eprintln!(
+            "libzmq driver: libzmq {a}.{b}.{c}, pid {}",
+            std::process::id()
+        );
+        Ok(Libzmq {
+            ctx: Some(zmq::Context::new()),
+            sockets: BTreeMap::new(),
+            zap: None,
+            next_handle: 0,
+            stop,
+            started: Instant::now(),
+        })
+    })
 }

@@ -1,6 +1,6 @@
 //! The rzmq-specific half of the driver: socket types, the option table, error codes, monitor
-//! events and the `hello` facts. The control loop in `lib.rs` calls only what is here and the
-//! [`rzmq::Socket`] methods, so it can move onto a shared driver loop later.
+//! events and the `hello` facts. The `Driver` implementation in `lib.rs` calls only what is here
+//! and the [`rzmq::Socket`] methods; the request loop is the shared one of `zmtp-driver-protocol`.
 
 use std::time::Duration;
 
