@@ -9,6 +9,7 @@ mod peer;
 
 use super::{Ctx, StepResult, Stop};
 use crate::scenario::{Action, Step, Until};
+mod proxy;
 use crate::verdict::StepRecord;
 use serde_json::Value;
 use std::time::Instant;
@@ -240,6 +241,9 @@ impl Ctx<'_> {
             Action::Unlisten(s) => peer::unlisten(self, s).await,
             Action::Accept(s) => peer::accept(self, s).await,
             Action::PeerConnect(s) => peer::connect(self, s).await,
+            Action::ProxyStart(s) => proxy::start(self, s).await,
+            Action::ProxyImpair(s) => proxy::impair(self, s),
+            Action::ProxyHeal(s) => proxy::heal(self, s),
             Action::Greet(s) => peer::greet(self, s).await,
             Action::Handshake(s) => peer::handshake(self, s).await,
             Action::PeerSend(s) => peer::send(self, s).await,
