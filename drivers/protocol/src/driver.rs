@@ -555,3 +555,274 @@ async fn events<D: Driver>(
         d.pause(deadline).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, VecDeque};
+
+    use super::*;
+    use crate::serve::block_on;
+
+    /// A stand-in library: sockets are queues; a PUSH takes up to `room` messages.
+    #[derive(Default)]
+    struct Fake {
+        sockets: BTreeMap<String, (VecDeque<Parts>, EventLog)>,
+        room: usize,
+    }
+
+    impl Driver for Fake {
+        const NAME: &'static str = "fake driver";
+
+        fn hello(&self) -> HelloInfo {
+            HelloInfo {
+                implementation: "fake".into(),
+                ..HelloInfo::default()
+            }
+        }
+
+        fn lacks(&self, op: &str) -> Option<&'static str> {
+            (op == "zap").then_some("fake has no ZAP")
+        }
+
+        fn has_socket(&self, handle: &str) -> bool {
+            self.sockets.contains_key(handle)
+        }
+
+        async fn socket(&mut self, ty: &str) -> OpResult<String> {
+            if ty == "STREAM" {
+                return Err(Fault::unsupported("no STREAM"));
+            }
+            let h = format!("s{}", self.sockets.len() + 1);
+            self.sockets.insert(h.clone(), Default::default());
+            Ok(h)
+        }
+
+        async fn setsockopt(&mut self, _: &str, option: &str, _: &Value) -> OpResult<Applied> {
+            match option {
+                "subscribe" => Ok(Applied::Deferred),
+                "linger" => Ok(Applied::Now),
+                _ => Err(Fault::unsupported(format!("no option {option}"))),
+            }
+        }
+
+        async fn bind(&mut self, _: &str, endpoint: &str) -> OpResult<String> {
+            Ok(endpoint.replace(":*", ":5555"))
+        }
+
+        async fn connect(&mut self, _: &str, _: &str) -> OpResult<Connected> {
+            Ok(Connected::Pending)
+        }
+
+        async fn unbind(&mut self, _: &str, _: &str) -> OpResult<()> {
+            Err(Fault::error("ENOENT", "not bound"))
+        }
+
+        async fn send(&mut self, s: &str, parts: Parts, _: bool, _: Instant) -> OpResult<Sent> {
+            let room = self.room;
+            let (q, _) = self.sockets.get_mut(s).ok_or_else(|| Fault::no_socket(s))?;
+            if q.len() >= room {
+                return Ok(Sent::NotAccepted);
+            }
+            q.push_back(parts);
+            Ok(Sent::Accepted)
+        }
+
+        async fn recv(&mut self, s: &str, _: Instant) -> OpResult<Option<Parts>> {
+            Ok(self.sockets.get_mut(s).and_then(|(q, _)| q.pop_front()))
+        }
+
+        fn events(&mut self, s: &str) -> OpResult<&mut EventLog> {
+            Ok(&mut self
+                .sockets
+                .get_mut(s)
+                .ok_or_else(|| Fault::no_socket(s))?
+                .1)
+        }
+
+        async fn pause(&mut self, _: Instant) {}
+
+        async fn close(&mut self, s: &str, _: Option<i64>) -> OpResult<()> {
+            self.sockets.remove(s);
+            Ok(())
+        }
+
+        async fn service(&mut self) {}
+
+        async fn shutdown(&mut self) {}
+    }
+
+    /// Sends `line` to `d`; the reply as JSON.
+    fn ask(d: &mut Fake, line: &str) -> serde_json::Value {
+        let (reply, _) = block_on(dispatch(d, line, &|| false));
+        serde_json::from_str(&reply.to_line()).unwrap()
+    }
+
+    fn fake(room: usize) -> Fake {
+        let mut d = Fake {
+            room,
+            ..Fake::default()
+        };
+        assert_eq!(
+            ask(&mut d, r#"{"id":1,"op":"socket","type":"PUSH"}"#)["socket"],
+            "s1"
+        );
+        d
+    }
+
+    #[test]
+    fn faults_become_their_reply_kinds() {
+        let mut d = fake(1);
+        let r = ask(&mut d, r#"{"id":2,"op":"socket","type":"STREAM"}"#);
+        assert_eq!(
+            (r["result"].as_str(), r["message"].as_str()),
+            (Some("unsupported"), Some("no STREAM"))
+        );
+        let r = ask(
+            &mut d,
+            r#"{"id":3,"op":"unbind","socket":"s1","endpoint":"tcp://x:1"}"#,
+        );
+        assert_eq!(
+            (r["result"].as_str(), r["code"].as_str()),
+            (Some("error"), Some("ENOENT"))
+        );
+        assert_eq!(r["id"], 3);
+    }
+
+    #[test]
+    fn an_unknown_handle_is_enotsock_and_a_lacking_op_unsupported_first() {
+        let mut d = fake(1);
+        let r = ask(&mut d, r#"{"id":2,"op":"recv","socket":"s9"}"#);
+        assert_eq!(
+            (r["result"].as_str(), r["code"].as_str()),
+            (Some("error"), Some("ENOTSOCK"))
+        );
+        let r = ask(&mut d, r#"{"id":3,"op":"zap","null":true}"#);
+        assert_eq!(
+            (r["result"].as_str(), r["message"].as_str()),
+            (Some("unsupported"), Some("fake has no ZAP"))
+        );
+        // An optional op the driver does not override is unsupported too.
+        let r = ask(
+            &mut d,
+            r#"{"id":4,"op":"getsockopt","socket":"s1","option":"linger"}"#,
+        );
+        assert_eq!(r["result"], "unsupported");
+    }
+
+    #[test]
+    fn not_accepted_is_would_block_with_dontwait_else_timeout() {
+        let mut d = fake(1);
+        let ok = ask(
+            &mut d,
+            r#"{"id":2,"op":"send","socket":"s1","parts_hex":["61"]}"#,
+        );
+        assert_eq!(ok["result"], "ok");
+        let r = ask(
+            &mut d,
+            r#"{"id":3,"op":"send","socket":"s1","parts_hex":["62"],"dontwait":true}"#,
+        );
+        assert_eq!(r["result"], "would_block");
+        let r = ask(
+            &mut d,
+            r#"{"id":4,"op":"send","socket":"s1","parts_hex":["63"]}"#,
+        );
+        assert_eq!(r["result"], "timeout");
+        let r = ask(
+            &mut d,
+            r#"{"id":5,"op":"send","socket":"s1","parts_hex":[]}"#,
+        );
+        assert_eq!(r["code"], "EINVAL");
+    }
+
+    #[test]
+    fn recv_and_its_timeout() {
+        let mut d = fake(4);
+        ask(
+            &mut d,
+            r#"{"id":2,"op":"send","socket":"s1","parts_hex":["6869","00"]}"#,
+        );
+        let r = ask(&mut d, r#"{"id":3,"op":"recv","socket":"s1"}"#);
+        assert_eq!(r["parts_hex"], serde_json::json!(["6869", "00"]));
+        let r = ask(
+            &mut d,
+            r#"{"id":4,"op":"recv","socket":"s1","timeout_ms":0}"#,
+        );
+        assert_eq!(r["result"], "timeout");
+    }
+
+    #[test]
+    fn burst_then_drain() {
+        let mut d = fake(5);
+        let r = ask(
+            &mut d,
+            r#"{"id":2,"op":"send_burst","socket":"s1","count":8,"dontwait":true,"stop_on_would_block":false}"#,
+        );
+        assert_eq!(
+            (r["accepted"].as_u64(), r["would_block"].as_u64()),
+            (Some(5), Some(3))
+        );
+        let r = ask(
+            &mut d,
+            r#"{"id":3,"op":"drain","socket":"s1","max_messages":5}"#,
+        );
+        assert_eq!(
+            (r["result"].as_str(), r["messages"].as_u64()),
+            (Some("ok"), Some(5))
+        );
+        let r = ask(
+            &mut d,
+            r#"{"id":4,"op":"send_burst","socket":"s1","count":1,"topic_hex":"zz"}"#,
+        );
+        assert_eq!(r["code"], "EINVAL");
+    }
+
+    #[test]
+    fn fields_of_connect_setsockopt_events_close_and_exit() {
+        let mut d = fake(1);
+        let r = ask(
+            &mut d,
+            r#"{"id":2,"op":"connect","socket":"s1","endpoint":"tcp://127.0.0.1:1"}"#,
+        );
+        assert_eq!(r["pending"], true);
+        let r = ask(
+            &mut d,
+            r#"{"id":3,"op":"setsockopt","socket":"s1","option":"subscribe","value":""}"#,
+        );
+        assert_eq!(r["deferred"], true);
+        let r = ask(
+            &mut d,
+            r#"{"id":4,"op":"bind","socket":"s1","endpoint":"tcp://127.0.0.1:*"}"#,
+        );
+        assert_eq!(r["endpoint"], "tcp://127.0.0.1:5555");
+        let started = Instant::now();
+        d.events("s1")
+            .unwrap()
+            .push(started, "accepted", 7, "tcp://x".into());
+        let r = ask(&mut d, r#"{"id":5,"op":"events","socket":"s1"}"#);
+        assert_eq!(
+            (r["result"].as_str(), r["events"][0]["event"].as_str()),
+            (Some("ok"), Some("accepted"))
+        );
+        let r = ask(&mut d, r#"{"id":6,"op":"events","socket":"s1"}"#);
+        assert_eq!(r["result"], "timeout");
+        let r = ask(&mut d, r#"{"id":7,"op":"close","socket":"s1"}"#);
+        assert!(r["elapsed_ms"].is_u64());
+        let (reply, flow) = block_on(dispatch(&mut d, r#"{"id":8,"op":"exit"}"#, &|| false));
+        assert_eq!((reply.result, flow), (Outcome::Ok, Flow::Exit));
+    }
+
+    #[test]
+    fn the_event_log_is_bounded() {
+        let mut log = EventLog::default();
+        let t = Instant::now();
+        for i in 0..EventLog::MAX + 3 {
+            log.push(t, "connected", i as i64, String::new());
+        }
+        let r = log.take();
+        assert_eq!(
+            (r.events.len(), r.dropped, r.events[0].value),
+            (EventLog::MAX, 3, 3)
+        );
+        assert!(log.is_empty());
+    }
+}

@@ -632,6 +632,18 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn open_until_closed() {
+        assert!(open(&snapshot(vec![], b"")).holds);
+        let e = open(&closed_at(2_500, CloseKind::Reset, None));
+        assert!(!e.holds);
+        assert!(
+            e.actual.starts_with("closed (Reset) at 2.5 ms"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
     fn closed_by_how_when_and_whether_whole() {
         let c: check::Closed = parse("peer = \"p\"\nwithin_ms = 100\nhow = \"fin\"\nwhole = true");
         assert!(closed(&c, 0, 1.0, &closed_at(50_000, CloseKind::Eof, None)).holds);
