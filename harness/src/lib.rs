@@ -11,6 +11,7 @@ pub mod explain;
 pub mod html;
 pub mod markdown;
 pub mod netfuzz;
+pub mod netns;
 pub mod pcap;
 pub mod peer;
 pub mod probe;

@@ -39,6 +39,9 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Where the implementations and the raw peer live (`--iut-host`, `--iut2-host`,
+    /// `--peer-host`; all 127.0.0.1 by default).
+    pub hosts: crate::netns::Hosts,
 }
 
 /// Why a run could not be carried out (never a verdict about the implementation).
@@ -220,6 +223,7 @@ pub async fn run(
         timeout_scale: options.timeout_scale,
         registry,
         keep_transcripts: options.keep_transcripts,
+        hosts: options.hosts.clone(),
         pool: engine::DriverPool::default(),
     };
     let started = Instant::now();

@@ -67,6 +67,8 @@ pub struct RunArgs {
     #[arg(long)]
     brief: bool,
     #[command(flatten)]
+    hosts: HostArgs,
+    #[command(flatten)]
     outputs: super::outputs::OutputArgs,
 }
 
@@ -114,6 +116,7 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
             .jobs
             .map_or_else(zmtp_harness::schedule::default_jobs, usize::from),
         progress: std::io::stderr().is_terminal(),
+        hosts: args.hosts.hosts(),
     };
     let outcome = run::run(&options, registry.clone(), &selected).await?;
     let mut report = outcome.report;
@@ -177,4 +180,32 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Where the implementations and the raw peer live, for an implementation on another host
+/// (its driver started with `ssh`, `docker exec`, `ip netns exec` ...).
+#[derive(Args, Debug, Clone, Default)]
+pub struct HostArgs {
+    /// The implementation binds on, and is reached at, this address of its host (its
+    /// `tcp://127.0.0.1:` endpoints are moved there).
+    #[arg(long, value_name = "ADDR")]
+    iut_host: Option<std::net::IpAddr>,
+    /// The second implementation's host address (pair cases; default: --iut-host).
+    #[arg(long, value_name = "ADDR")]
+    iut2_host: Option<std::net::IpAddr>,
+    /// The raw peer listens on this address of this machine, which the implementation must
+    /// be able to reach.
+    #[arg(long, value_name = "ADDR")]
+    peer_host: Option<std::net::IpAddr>,
+}
+
+impl HostArgs {
+    /// The addresses as the engine takes them.
+    pub fn hosts(&self) -> zmtp_harness::netns::Hosts {
+        zmtp_harness::netns::Hosts {
+            iut: self.iut_host,
+            iut2: self.iut2_host,
+            peer: self.peer_host,
+        }
+    }
 }

@@ -526,6 +526,20 @@ step_kinds! {
         #[serde(default)] mark: Option<String>,
     },
 
+    // ---- the network between them (`crate::netns`) -------------------------------------------
+    /// Cut the link between the implementation and the raw peer silently: every packet in
+    /// both directions is dropped, no FIN, no RST. A case with a `net.*` step runs its
+    /// implementation in a network namespace of its own (UNSUPPORTED where there is none).
+        "net.cut" => NetCut {},
+    /// Heal the link: remove the cut and any impairment; surviving connections carry on.
+        "net.heal" => NetHeal {},
+    /// Impair the link in both directions: random loss (percent of packets) and added delay
+    /// (needs the kernel's netem; UNSUPPORTED without it).
+        "net.impair" => NetImpair {
+        #[serde(default)] loss_percent: u32,
+        #[serde(default)] delay_ms: u64,
+    },
+
     // ---- control --------------------------------------------------------------------------
     /// Record the current time under a name.
         "mark" => Mark { name: String },

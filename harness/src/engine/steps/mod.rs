@@ -1,10 +1,12 @@
 //! Carrying out the actions of a case, one named function per `do` name, by family:
-//! [`driver`] (the implementation through its driver), [`peer`] (the raw peer), [`control`]
-//! (the flow of the case) and [`composite`] (steps built from several of the others).
+//! [`driver`] (the implementation through its driver), [`peer`] (the raw peer), [`net`] (the
+//! network between them), [`control`] (the flow of the case) and [`composite`] (steps built from
+//! several of the others).
 
 mod composite;
 mod control;
 mod driver;
+mod net;
 mod peer;
 
 use super::{Ctx, StepResult, Stop};
@@ -258,6 +260,9 @@ impl Ctx<'_> {
             Action::PeerClose(s) => peer::close(self, s).await,
             Action::Wait(s) => peer::wait(self, s).await,
             Action::SaveCommand(s) => peer::save_command(self, s),
+            Action::NetCut(s) => net::cut(self, s),
+            Action::NetHeal(s) => net::heal(self, s),
+            Action::NetImpair(s) => net::impair(self, s),
             Action::Mark(s) => control::mark(self, s),
             Action::Pause(s) => control::pause(self, s).await,
             Action::Repeat(s) => control::repeat(self, s).await,
