@@ -42,7 +42,8 @@ pub struct Entry {
     pub outcome: Vec<String>,
     /// Why: the divergence, with a pointer (docs/findings.md, an issue, the digest).
     pub reason: String,
-    /// FAIL/WARN: the range each measured value is expected in. Empty: not compared.
+    /// FAIL/WARN: the range each measured value is expected in (none for the harness's own
+    /// synchronisation, see [`SYNC_PROBES`]). Empty: not compared.
     #[serde(default, rename = "band", skip_serializing_if = "Vec::is_empty")]
     pub bands: Vec<Band>,
 }
@@ -127,6 +128,17 @@ impl Band {
     fn is_for(&self, m: &Measurement) -> bool {
         self.name == m.name && self.unit == m.unit
     }
+}
+
+/// The measurement the `sync-pubsub` step makes of itself (`engine/steps/composite.rs`): how
+/// many 10 ms probes it published before one arrived. It times the harness's synchronisation
+/// (a subscription taking effect on a loaded machine), not how the case fails, so baselines
+/// record no band for it.
+const SYNC_PROBES: &str = "sync probes until delivery";
+
+/// Whether `m` is the harness's own synchronisation ([`SYNC_PROBES`]).
+fn is_synchronisation(m: &Measurement) -> bool {
+    m.name.starts_with(SYNC_PROBES)
 }
 
 /// The name of a failing check's outcome, as baselines record it: the primitive, the author's
@@ -244,7 +256,7 @@ impl Entry {
             |listed: &[String], seen: Vec<String>| sorted(listed.iter().cloned().chain(seen));
         self.failed = join(&self.failed, failed_requirements(r));
         self.outcome = join(&self.outcome, failed_outcomes(r));
-        for m in &r.measurements {
+        for m in r.measurements.iter().filter(|m| !is_synchronisation(m)) {
             let around = Band::around(m);
             match self.bands.iter_mut().find(|b| b.is_for(m)) {
                 Some(b) if b.holds(m.value) => {}
@@ -707,6 +719,19 @@ mod tests {
         assert_eq!((few.min, few.max), (0.0, 4.0));
         let many = Band::around(&measured("depth", 1000.0, "messages"));
         assert_eq!((many.min, many.max), (500.0, 1500.0));
+    }
+
+    #[test]
+    fn no_band_for_the_harness_own_synchronisation() {
+        let mut r = failing("RECON-03", "lost messages", 6.0);
+        r.measurements.push(measured(
+            "sync probes until delivery (pub)",
+            1.0,
+            "messages",
+        ));
+        let b = recorded(&r);
+        assert_eq!(b.cases[0].bands.len(), 1);
+        assert_eq!(b.cases[0].bands[0].name, "lost");
     }
 
     #[test]

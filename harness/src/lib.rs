@@ -11,6 +11,7 @@ pub mod explain;
 pub mod html;
 pub mod markdown;
 pub mod netfuzz;
+pub mod netns;
 pub mod pcap;
 pub mod peer;
 pub mod probe;
@@ -18,6 +19,7 @@ pub mod registry;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod schedule;
 pub mod socket_types;
 pub mod verdict;
 

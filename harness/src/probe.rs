@@ -258,6 +258,7 @@ pub async fn run(
         // Every octet is kept until the endpoint's health after the case is known (the case
         // that brought it down names the last octets it was sent); bounded afterwards.
         keep_transcripts: true,
+        hosts: Default::default(),
         pool: Default::default(),
     };
     let started = Instant::now();

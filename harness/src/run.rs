@@ -6,6 +6,7 @@ use crate::engine::{self, Env};
 use crate::registry::Registry;
 use crate::report::{self, Implementation, RunReport};
 use crate::scenario::{Action, Check, LoadedCase, Role, Step};
+use crate::schedule;
 use crate::verdict::{CaseResult, Verdict};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::BTreeMap;
@@ -33,8 +34,14 @@ pub struct RunOptions {
     pub keep_transcripts: bool,
     /// Run the selection this many times and report verdicts that flip.
     pub repeat: u32,
+    /// Cases run at once (`--jobs`); cases that measure time or load the machine always run
+    /// alone (`crate::schedule`). 1 is the serial run in file order.
+    pub jobs: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Where the implementations and the raw peer live (`--iut-host`, `--iut2-host`,
+    /// `--peer-host`; all 127.0.0.1 by default).
+    pub hosts: crate::netns::Hosts,
 }
 
 /// Why a run could not be carried out (never a verdict about the implementation).
@@ -216,6 +223,7 @@ pub async fn run(
         timeout_scale: options.timeout_scale,
         registry,
         keep_transcripts: options.keep_transcripts,
+        hosts: options.hosts.clone(),
         pool: engine::DriverPool::default(),
     };
     let started = Instant::now();
@@ -238,28 +246,18 @@ pub async fn run(
     };
     let mut history: BTreeMap<String, Vec<Verdict>> = BTreeMap::new();
     let mut results = Vec::new();
+    let plan = schedule::Plan::new(cases, options.jobs);
+    let shared = Arc::new(Shared {
+        cases: cases.to_vec(),
+        hello1,
+        hello2,
+        bar: bar.clone(),
+        log: !options.progress,
+    });
     for round in 0..repeats {
-        results.clear();
-        for lc in cases {
-            bar.set_message(lc.case.id.clone());
-            let mut missing = missing_types(lc, Role::Iut, &hello1);
-            if uses_role(&lc.case.steps, Role::Iut2) {
-                missing.extend(missing_types(lc, Role::Iut2, &hello2));
-            }
-            let r = if missing.is_empty() {
-                engine::run_case(&lc.case, &env).await
-            } else {
-                unsupported(
-                    lc,
-                    format!("the driver has no socket type {}", missing.join(", ")),
-                )
-            };
-            if r.verdict != Verdict::Pass && !options.progress {
-                tracing::info!(case = %r.id, verdict = %r.verdict, "{}", r.reason.clone().unwrap_or_default());
-            }
+        results = run_round(&shared, &plan, options.jobs, &env).await;
+        for r in &results {
             history.entry(r.id.clone()).or_default().push(r.verdict);
-            results.push(r);
-            bar.inc(1);
         }
         tracing::debug!(round, "round done");
     }
@@ -276,12 +274,12 @@ pub async fn run(
         iut: Implementation {
             name: options.iut.clone(),
             command: iut_cmd.display(),
-            hello: Some(hello1),
+            hello: Some(shared.hello1.clone()),
         },
         iut2: Implementation {
             name: iut2_name,
             command: iut2_cmd.display(),
-            hello: Some(hello2),
+            hello: Some(shared.hello2.clone()),
         },
         timeout_scale: options.timeout_scale,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -290,4 +288,73 @@ pub async fn run(
         results,
     };
     Ok(RunOutcome { report, flips })
+}
+
+/// What every worker of a run reads: the selection, the drivers' `hello`s, the progress bar.
+struct Shared {
+    cases: Vec<LoadedCase>,
+    hello1: HelloInfo,
+    hello2: HelloInfo,
+    bar: indicatif::ProgressBar,
+    /// Log non-PASS verdicts as they come (when there is no progress bar).
+    log: bool,
+}
+
+/// One pass over the selection: the concurrent cases on `jobs` workers (each with its own
+/// driver processes), then the ones that run alone, on `env`'s. Results in selection order.
+async fn run_round(
+    shared: &Arc<Shared>,
+    plan: &schedule::Plan,
+    jobs: usize,
+    env: &Env,
+) -> Vec<CaseResult> {
+    let mut slots: Vec<Option<CaseResult>> = vec![None; shared.cases.len()];
+    if !plan.together.is_empty() {
+        let s = shared.clone();
+        let done = schedule::run_pool(
+            plan.together.clone(),
+            jobs,
+            || env.with_own_drivers(),
+            move |i, env| {
+                let s = s.clone();
+                async move {
+                    let r = run_one(&s, i, &env).await;
+                    (r, env)
+                }
+            },
+            |env| async move { env.pool.shutdown().await },
+        )
+        .await;
+        for (i, r) in done {
+            slots[i] = Some(r);
+        }
+    }
+    for &i in &plan.alone {
+        slots[i] = Some(run_one(shared, i, env).await);
+    }
+    slots.into_iter().flatten().collect()
+}
+
+/// Runs case `i` of the selection, or reports it UNSUPPORTED when a driver lacks a socket
+/// type it needs.
+async fn run_one(shared: &Shared, i: usize, env: &Env) -> CaseResult {
+    let lc = &shared.cases[i];
+    shared.bar.set_message(lc.case.id.clone());
+    let mut missing = missing_types(lc, Role::Iut, &shared.hello1);
+    if uses_role(&lc.case.steps, Role::Iut2) {
+        missing.extend(missing_types(lc, Role::Iut2, &shared.hello2));
+    }
+    let r = if missing.is_empty() {
+        engine::run_case(&lc.case, env).await
+    } else {
+        unsupported(
+            lc,
+            format!("the driver has no socket type {}", missing.join(", ")),
+        )
+    };
+    if r.verdict != Verdict::Pass && shared.log {
+        tracing::info!(case = %r.id, verdict = %r.verdict, "{}", r.reason.clone().unwrap_or_default());
+    }
+    shared.bar.inc(1);
+    r
 }

@@ -3,7 +3,7 @@
 use super::{Error, ScenarioSource, outln};
 use clap::Args;
 use std::process::ExitCode;
-use zmtp_harness::{run, scenario};
+use zmtp_harness::{run, scenario, schedule};
 
 /// Options of `list`.
 #[derive(Args)]
@@ -31,6 +31,7 @@ pub fn execute(args: ListArgs) -> Result<ExitCode, Error> {
                     "id": c.case.id, "title": c.case.title, "family": c.family,
                     "requirements": scenario::cited_requirements(&c.case),
                     "tags": c.case.tags, "source": c.source,
+                    "alone": schedule::why_alone(&c.case),
                 })
             })
             .collect();
@@ -43,13 +44,23 @@ pub fn execute(args: ListArgs) -> Result<ExitCode, Error> {
                 outln!("\n{family}");
             }
             outln!(
-                "  {:<48} {}  [{}]",
+                "  {:<48} {}  [{}]{}",
                 c.case.id,
                 c.case.title,
-                c.case.requirements.join(" ")
+                c.case.requirements.join(" "),
+                schedule::why_alone(&c.case)
+                    .map(|why| format!("  (runs alone: {why})"))
+                    .unwrap_or_default()
             );
         }
-        outln!("\n{} case(s)", cases.len());
+        let alone = cases
+            .iter()
+            .filter(|c| schedule::runs_alone(&c.case))
+            .count();
+        outln!(
+            "\n{} case(s), {alone} of them run alone under --jobs",
+            cases.len()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

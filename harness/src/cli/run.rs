@@ -59,9 +59,15 @@ pub struct RunArgs {
     /// Run the selection N times; a verdict that differs between runs is a deviation.
     #[arg(long, default_value_t = 1)]
     repeat: u32,
+    /// Cases run at once (default: two per core). Cases that measure time or load the machine
+    /// still run alone, after the others; `--jobs 1` is the serial run in file order.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     /// Do not print the details (transcripts) of failing cases.
     #[arg(long)]
     brief: bool,
+    #[command(flatten)]
+    hosts: HostArgs,
     #[command(flatten)]
     outputs: super::outputs::OutputArgs,
 }
@@ -106,7 +112,11 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
         timeout_scale: args.timeout_scale,
         keep_transcripts: args.keep_transcripts,
         repeat: args.repeat,
+        jobs: args
+            .jobs
+            .map_or_else(zmtp_harness::schedule::default_jobs, usize::from),
         progress: std::io::stderr().is_terminal(),
+        hosts: args.hosts.hosts(),
     };
     let outcome = run::run(&options, registry.clone(), &selected).await?;
     let mut report = outcome.report;
@@ -170,4 +180,32 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Where the implementations and the raw peer live, for an implementation on another host
+/// (its driver started with `ssh`, `docker exec`, `ip netns exec` ...).
+#[derive(Args, Debug, Clone, Default)]
+pub struct HostArgs {
+    /// The implementation binds on, and is reached at, this address of its host (its
+    /// `tcp://127.0.0.1:` endpoints are moved there).
+    #[arg(long, value_name = "ADDR")]
+    iut_host: Option<std::net::IpAddr>,
+    /// The second implementation's host address (pair cases; default: --iut-host).
+    #[arg(long, value_name = "ADDR")]
+    iut2_host: Option<std::net::IpAddr>,
+    /// The raw peer listens on this address of this machine, which the implementation must
+    /// be able to reach.
+    #[arg(long, value_name = "ADDR")]
+    peer_host: Option<std::net::IpAddr>,
+}
+
+impl HostArgs {
+    /// The addresses as the engine takes them.
+    pub fn hosts(&self) -> zmtp_harness::netns::Hosts {
+        zmtp_harness::netns::Hosts {
+            iut: self.iut_host,
+            iut2: self.iut2_host,
+            peer: self.peer_host,
+        }
+    }
 }

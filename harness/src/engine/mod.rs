@@ -35,6 +35,8 @@ pub struct Env {
     pub registry: Arc<Registry>,
     /// Keep transcripts for every case, not only the ones that did not pass.
     pub keep_transcripts: bool,
+    /// Where the implementations and the raw peer live (`--iut-host`, `--peer-host`).
+    pub hosts: crate::netns::Hosts,
     /// Driver processes left in a clean state by a case, reused by the next (starting a Python
     /// driver costs ~150 ms a case). Cases that stop, kill or count the process get fresh ones.
     pub pool: DriverPool,
@@ -79,6 +81,15 @@ impl DriverPool {
 }
 
 impl Env {
+    /// The same implementations and settings with a pool of driver processes of its own (one
+    /// per `--jobs` worker, so concurrent cases never share a process).
+    pub fn with_own_drivers(&self) -> Env {
+        Env {
+            pool: DriverPool::default(),
+            ..self.clone()
+        }
+    }
+
     /// Scales a duration given in milliseconds.
     pub fn scaled(&self, ms: u64) -> Duration {
         Duration::from_secs_f64(ms as f64 / 1000.0 * self.timeout_scale.max(0.01))
@@ -149,9 +160,22 @@ pub(crate) struct Ctx<'e> {
     fresh: bool,
     /// The case ran past its bound ([`case_bound`]): teardown kills instead of asking.
     overrun: bool,
+    /// The case's own network namespace for the implementation (a case with `net.*` steps).
+    net: Option<crate::netns::TestNet>,
     /// Driver processes found dead (or not answering) at the end of the case, which no step
     /// saw: the death happened in this case and is charged to it ([`death_in_case`]).
     deaths: Vec<String>,
+}
+
+/// Whether a case changes the network (`net.cut`, `net.heal`, `net.impair`), so its
+/// implementation runs in a namespace of its own.
+fn uses_net(steps: &[crate::scenario::Step]) -> bool {
+    use crate::scenario::{Action, Step};
+    steps.iter().any(|s| match s {
+        Step::Action(Action::NetCut(_) | Action::NetHeal(_) | Action::NetImpair(_)) => true,
+        Step::Action(Action::Repeat(r)) => uses_net(&r.steps),
+        _ => false,
+    })
 }
 
 /// Whether a case needs processes of its own: it stops, kills or restarts one, or counts its
@@ -203,7 +227,35 @@ impl<'e> Ctx<'e> {
             step_index: 0,
             fresh: false,
             overrun: false,
+            net: None,
             deaths: Vec::new(),
+        }
+    }
+
+    /// The address the implementation of `role` binds on and is reached at: the namespace's
+    /// for `iut` in a case with a test network (`iut2` then lives beside the raw peer), else
+    /// `--iut-host` / `--iut2-host`, else 127.0.0.1.
+    pub(crate) fn host_of(&self, role: Role) -> std::net::IpAddr {
+        match (&self.net, role) {
+            (Some(n), Role::Iut) => n.iut_addr(),
+            (Some(n), Role::Iut2) => n.peer_addr(),
+            (None, r) => self.env.hosts.iut_addr(r == Role::Iut2),
+        }
+    }
+
+    /// The address the raw peer listens on: the root end of the test network's link, else
+    /// `--peer-host`, else 127.0.0.1.
+    pub(crate) fn peer_host(&self) -> std::net::IpAddr {
+        self.net
+            .as_ref()
+            .map_or_else(|| self.env.hosts.peer_addr(), |n| n.peer_addr())
+    }
+
+    /// The command that starts `role`'s driver: inside the test network for `iut`.
+    fn spawn_command(&self, role: Role) -> DriverCommand {
+        match (&self.net, role) {
+            (Some(n), Role::Iut) => n.wrap(self.env.command(role)),
+            _ => self.env.command(role).clone(),
         }
     }
 
@@ -218,7 +270,7 @@ impl<'e> Ctx<'e> {
             let process = match reused {
                 Some(p) => p,
                 None => {
-                    let mut p = DriverProcess::spawn(self.env.command(role))
+                    let mut p = DriverProcess::spawn(&self.spawn_command(role))
                         .await
                         .map_err(|e| Stop::Error(e.to_string()))?;
                     p.set_slack(self.env.scaled(5000));
@@ -674,6 +726,25 @@ pub fn case_bound(steps: &[crate::scenario::Step], env: &Env) -> Duration {
 }
 
 impl Ctx<'_> {
+    /// Gives a case with `net.*` steps its network namespace (and fresh processes, started in
+    /// it). Where the machine has none: UNSUPPORTED with the reason, never ERROR.
+    fn make_net(&mut self, steps: &[crate::scenario::Step]) -> Option<Stop> {
+        if !uses_net(steps) {
+            return None;
+        }
+        self.fresh = true;
+        match crate::netns::TestNet::create() {
+            Ok(n) => {
+                self.net = Some(n);
+                None
+            }
+            Err(e) if e.is_unavailable() => Some(Stop::Unsupported(format!(
+                "the case needs a network namespace for the implementation: {e}"
+            ))),
+            Err(e) => Some(Stop::Error(format!("creating the test network: {e}"))),
+        }
+    }
+
     /// Why a case that ran past [`case_bound`] was stopped: the step it was in and the driver
     /// processes that are killed for it.
     fn overrun_reason(&self, bound: Duration) -> String {
@@ -731,14 +802,19 @@ pub async fn run_case_with(case: &Case, env: &Env, vars: &[(&str, &str)]) -> Cas
         ctx.vars.insert((*k).to_string(), Value::from(*v));
     }
     let bound = case_bound(&case.steps, env);
-    let stop = match tokio::time::timeout(bound, ctx.run_steps(&case.steps)).await {
-        Ok(r) => r.err(),
-        Err(_) => {
-            ctx.overrun = true;
-            Some(Stop::Error(ctx.overrun_reason(bound)))
-        }
+    let stop = match ctx.make_net(&case.steps) {
+        Some(stop) => Some(stop),
+        None => match tokio::time::timeout(bound, ctx.run_steps(&case.steps)).await {
+            Ok(r) => r.err(),
+            Err(_) => {
+                ctx.overrun = true;
+                Some(Stop::Error(ctx.overrun_reason(bound)))
+            }
+        },
     };
     ctx.teardown().await;
+    // Only now, with every process of the namespace stopped: delete the link and namespace.
+    drop(ctx.net.take());
     let mut verdict = ctx
         .checks
         .iter()

@@ -460,7 +460,7 @@ impl PeerConn {
     /// A recording proxy between two established streams: what arrives on one is written to
     /// the other, and each half records and interprets what its side sent (`client` is read
     /// as a server would, `server` as a client would). Neither half writes anything of its own.
-    pub fn forwarding_pair(
+    pub(crate) fn forwarding_pair(
         names: (&str, &str),
         streams: (TcpStream, TcpStream),
         settings: (PeerSettings, PeerSettings),
@@ -476,8 +476,17 @@ impl PeerConn {
             Self::unstarted(names.0, streams.0, quiet(settings.0), clock, true);
         let (b, b_read, b_ctx) =
             Self::unstarted(names.1, streams.1, quiet(settings.1), clock, false);
-        a.start(a_read, a_ctx, Some((b.writer.clone(), b.shared.clone())));
-        b.start(b_read, b_ctx, Some((a.writer.clone(), a.shared.clone())));
+        match relays {
+            // An impairing proxy: each half hands what it reads to its direction's forwarder.
+            Some((to_b, to_a)) => {
+                a.start_relayed(a_read, a_ctx, to_b);
+                b.start_relayed(b_read, b_ctx, to_a);
+            }
+            None => {
+                a.start(a_read, a_ctx, Some((b.writer.clone(), b.shared.clone())));
+                b.start(b_read, b_ctx, Some((a.writer.clone(), a.shared.clone())));
+            }
+        }
         (a, b)
     }
 
@@ -485,6 +494,7 @@ impl PeerConn {
         name: &str,
         stream: TcpStream,
         settings: PeerSettings,
+        relays: Option<(RelayTx, RelayTx)>,
         clock: Clock,
         listening: bool,
     ) -> (Self, OwnedReadHalf, InboundSession) {
@@ -544,6 +554,20 @@ impl PeerConn {
     }
 
     /// Our address.
+        self.start_with(read, session, forward, None);
+    }
+
+    fn start_relayed(&self, read: OwnedReadHalf, session: InboundSession, relay: RelayTx) {
+        self.start_with(read, session, None, Some(relay));
+    }
+
+    fn start_with(
+        &self,
+        read: OwnedReadHalf,
+        session: InboundSession,
+        forward: Option<Forward>,
+        relay: Option<RelayTx>,
+    ) {
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
     }
@@ -554,6 +578,7 @@ impl PeerConn {
     }
 
     /// The settings in use.
+            relay,
     pub fn settings(&self) -> &PeerSettings {
         &self.settings
     }
@@ -616,6 +641,48 @@ impl PeerConn {
             rest = tail;
             i += 1;
         }
+    /// Writes as much of `bytes` as the implementation takes within `timeout`, recorded;
+    /// returns how many octets were written (fewer when it stopped reading). The writer is
+    /// let go at the bound, so a close is never held up longer than that.
+    pub async fn write_partial(&self, bytes: &[u8], timeout: Duration) -> Result<usize, PeerError> {
+        let deadline = Instant::now() + timeout;
+        let Ok(mut guard) = tokio::time::timeout_at(deadline, self.writer.lock()).await else {
+            return Ok(0);
+        };
+        let Some(w) = guard.as_mut() else {
+            return Err(PeerError::Closed {
+                how: CloseKind::Local(CloseHow::Rst),
+                what: "writing".into(),
+            });
+        };
+        let mut done = 0;
+        while done < bytes.len() {
+            let n = match tokio::time::timeout_at(deadline, w.write(&bytes[done..])).await {
+                Err(_) => break,
+                Ok(Err(source)) => {
+                    return Err(PeerError::Io {
+                        context: "write".into(),
+                        source,
+                    });
+                }
+                Ok(Ok(0)) => {
+                    return Err(PeerError::Closed {
+                        how: CloseKind::Eof,
+                        what: "writing".into(),
+                    });
+                }
+                Ok(Ok(n)) => n,
+            };
+            self.shared.lock().transcript.record(
+                self.clock.now_us(),
+                Direction::Out,
+                &bytes[done..done + n],
+            );
+            done += n;
+        }
+        Ok(done)
+    }
+
         Ok(())
     }
 
@@ -1087,8 +1154,13 @@ async fn read_loop(mut ctx: ReadCtx) {
                     CloseKind::Reset
                 } else {
                     CloseKind::Error(e.to_string())
+    /// An impairing proxy's half: what is read (and the close) goes to the forwarder.
+    relay: Option<RelayTx>,
                 };
                 note_cut(&ctx, interpreting);
+/// Where an impairing proxy's half hands what it reads.
+pub(crate) type RelayTx = tokio::sync::mpsc::Sender<super::impair::Relayed>;
+
                 ctx.shared
                     .push(ctx.clock.now_us(), PeerEventKind::Closed { how });
                 if let Some((w, _)) = &ctx.forward {
@@ -1117,6 +1189,15 @@ async fn read_loop(mut ctx: ReadCtx) {
                     Ok(Some(event)) => {
                         if matches!(event, Event::Command(_) | Event::Error(_))
                             && ctx.session.in_message()
+                if let Some(tx) = &ctx.relay {
+                    let at_us = ctx.clock.now_us();
+                    let _ = tx
+                        .send(super::impair::Relayed::Closed {
+                            at_us,
+                            reset: false,
+                        })
+                        .await;
+                }
                         {
                             // Reported, but the stream stays readable: the command is whole.
                             events.push(PeerEventKind::Violation {
@@ -1135,6 +1216,12 @@ async fn read_loop(mut ctx: ReadCtx) {
                             let shared = ctx.shared.clone();
                             let clock = ctx.clock;
                             // Answer without blocking the reader behind a slow writer.
+                if let Some(tx) = &ctx.relay {
+                    let at_us = ctx.clock.now_us();
+                    let _ = tx
+                        .send(super::impair::Relayed::Closed { at_us, reset: true })
+                        .await;
+                }
                             tokio::spawn(async move {
                                 let _ = write_recorded(
                                     &w,
@@ -1144,6 +1231,16 @@ async fn read_loop(mut ctx: ReadCtx) {
                                     Duration::from_secs(5),
                                 )
                                 .await;
+        if let Some(tx) = &ctx.relay {
+            // Blocks while the forwarder is behind: the sender's window fills, as it would
+            // behind a slow link. A forwarder gone (the connection was cut) takes nothing.
+            let _ = tx
+                .send(super::impair::Relayed::Data {
+                    at_us: t,
+                    bytes: chunk.to_vec(),
+                })
+                .await;
+        }
                             });
                         }
                     }

@@ -10,6 +10,7 @@
 //! can greet them automatically, so an implementation that reconnects finds a working server.
 
 mod conn;
+mod impair;
 mod listener;
 mod proxy;
 mod settings;
@@ -17,6 +18,7 @@ mod transcript;
 
 pub use conn::{CloseHow, CloseKind, PeerConn, PeerError, PeerEvent, PeerEventKind, PeerSnapshot};
 pub use listener::PeerListener;
+pub use impair::{Impairment, Way, parse_dir};
 pub use proxy::{PeerProxy, ProxiedPair};
 pub use settings::{GreetingMode, PeerSettings, PlainSettings};
 pub use transcript::{Chunk, Direction, Transcript};

@@ -51,6 +51,11 @@ pub struct Case {
     /// verdicts that must not depend on what earlier cases did in the process.
     #[serde(default)]
     pub fresh: bool,
+    /// Run with no other case at the same time under `--jobs`: the case measures time or
+    /// loads the machine. Cases with time bounds or large bursts run alone without it
+    /// (`crate::schedule::runs_alone`).
+    #[serde(default)]
+    pub alone: bool,
     /// The steps, in order.
     #[serde(rename = "step", default)]
     pub steps: Vec<Step>,
@@ -365,6 +370,52 @@ step_kinds! {
         #[serde(default)] settings: PeerSettings,
         #[serde(default)] save: Option<String>,
     },
+    /// An impairing proxy: a recording proxy (like `peer.proxy`: endpoint saved in `save`,
+    /// default `<proxy>_ep`; halves `<name>.client` and `<name>.server` after `peer.accept`)
+    /// whose two directions pass through forwarders that `proxy.impair` and `proxy.heal`
+    /// change while the connections run. Nothing is impaired at first.
+        "proxy.start" => ProxyStart {
+        proxy: String,
+        to: String,
+        #[serde(default)] settings: PeerSettings,
+        #[serde(default)] save: Option<String>,
+    },
+    /// Sets what an impairing proxy does to a direction (`a->b`: from the side that connected
+    /// to the proxy to the upstream side; `b->a`; `both`), for its open and (unless
+    /// `open_only`) future connections, replacing what was in force there. The time is saved
+    /// as `mark`.
+        "proxy.impair" => ProxyImpair {
+        proxy: String,
+        dir: String,
+        /// Every chunk is passed on this long after it was read (order kept).
+        #[serde(default)] delay_ms: u64,
+        /// Passed on in segments of at most this many octets, one write each (TCP_NODELAY).
+        #[serde(default)] slice: Option<usize>,
+        /// A pause between two segments.
+        #[serde(default)] gap_ms: u64,
+        /// Stop reading the direction's sender (its TCP window fills) until healed.
+        #[serde(default)] stall: bool,
+        /// Cut the connection (both sides) after this many more octets of the direction;
+        /// once: a reconnection passes.
+        #[serde(default)] cut_after: Option<u64>,
+        /// How the cut closes both sides: `fin` (default) or `rst` (SO_LINGER 0).
+        #[serde(default)] cut: Option<CloseHow>,
+        /// Read and drop everything of the direction, its close included; the connections stay
+        /// open and the proxy sends nothing of its own.
+        #[serde(default)] blackhole: bool,
+        /// Only the connections open now (a NAT or firewall losing their state); later ones
+        /// get what was in force before.
+        #[serde(default)] open_only: bool,
+        #[serde(default)] mark: Option<String>,
+    },
+    /// Ends every impairment of an impairing proxy's direction(s) (default `both`): a stalled
+    /// sender is read again, and whatever the proxy holds is passed on in order. The time is
+    /// saved as `mark`.
+        "proxy.heal" => ProxyHeal {
+        proxy: String,
+        #[serde(default = "both")] dir: String,
+        #[serde(default)] mark: Option<String>,
+    },
     /// Stop listening (accepted connections stay).
         "peer.unlisten" => Unlisten { listener: String },
     /// Wait for connection number `n` (default: the next unnamed one) on a listener and call
@@ -473,6 +524,20 @@ step_kinds! {
         until: Until,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
         #[serde(default)] mark: Option<String>,
+    },
+
+    // ---- the network between them (`crate::netns`) -------------------------------------------
+    /// Cut the link between the implementation and the raw peer silently: every packet in
+    /// both directions is dropped, no FIN, no RST. A case with a `net.*` step runs its
+    /// implementation in a network namespace of its own (UNSUPPORTED where there is none).
+        "net.cut" => NetCut {},
+    /// Heal the link: remove the cut and any impairment; surviving connections carry on.
+        "net.heal" => NetHeal {},
+    /// Impair the link in both directions: random loss (percent of packets) and added delay
+    /// (needs the kernel's netem; UNSUPPORTED without it).
+        "net.impair" => NetImpair {
+        #[serde(default)] loss_percent: u32,
+        #[serde(default)] delay_ms: u64,
     },
 
     // ---- control --------------------------------------------------------------------------
@@ -788,4 +853,70 @@ fn default_max() -> u64 {
 }
 fn default_block_ms() -> u64 {
     500
+}
+fn both() -> String {
+    "both".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(text: &str) -> Result<Step, toml::de::Error> {
+        toml::from_str::<toml::Table>(text).and_then(|t| Step::deserialize(toml::Value::Table(t)))
+    }
+
+    #[test]
+    fn proxy_steps_parse_with_their_defaults() {
+        let Step::Action(Action::ProxyImpair(s)) = step(
+            r#"
+            do = "proxy.impair"
+            proxy = "px"
+            dir = "a->b"
+            slice = 1
+            delay_ms = 50
+            cut_after = 12
+            cut = "rst"
+            mark = "cut"
+            "#,
+        )
+        .unwrap() else {
+            panic!("not proxy.impair")
+        };
+        assert_eq!((s.proxy.as_str(), s.dir.as_str()), ("px", "a->b"));
+        assert_eq!((s.slice, s.delay_ms, s.cut_after), (Some(1), 50, Some(12)));
+        assert_eq!(s.cut, Some(CloseHow::Rst));
+        assert!(!s.stall && !s.blackhole && s.gap_ms == 0);
+        assert_eq!(s.mark.as_deref(), Some("cut"));
+        let Step::Action(Action::ProxyHeal(h)) =
+            step("do = \"proxy.heal\"\nproxy = \"px\"").unwrap()
+        else {
+            panic!("not proxy.heal")
+        };
+        assert_eq!(h.dir, "both");
+        let Step::Action(Action::ProxyStart(p)) =
+            step("do = \"proxy.start\"\nproxy = \"px\"\nto = \"${s_ep}\"").unwrap()
+        else {
+            panic!("not proxy.start")
+        };
+        assert_eq!(
+            (p.proxy.as_str(), p.to.as_str(), p.save),
+            ("px", "${s_ep}", None)
+        );
+    }
+
+    #[test]
+    fn proxy_steps_refuse_typos_and_bad_values() {
+        // a misspelt field never silently weakens an impairment
+        let e = step("do = \"proxy.impair\"\nproxy = \"px\"\ndir = \"both\"\nstal = true")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stal"), "{e}");
+        let e = step("do = \"proxy.impair\"\nproxy = \"px\"\ndir = \"both\"\ncut = \"fn\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fn"), "{e}");
+        // `dir` is required when impairing
+        assert!(step("do = \"proxy.impair\"\nproxy = \"px\"\nstall = true").is_err());
+    }
 }

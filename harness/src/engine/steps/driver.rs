@@ -80,10 +80,12 @@ async fn set_option(
     r.map(|_| ()).map_err(|e| cx.driver_stop(on, e, req))
 }
 
-/// `bind`: binds and saves the concrete endpoint.
+/// `bind`: binds and saves the concrete endpoint. A `tcp://127.0.0.1:` endpoint is moved to
+/// the implementation's host address (`--iut-host`, or its namespace's) so the raw peer and
+/// the other implementation can reach it.
 pub(super) async fn bind(cx: &mut Ctx<'_>, s: &action::Bind) -> StepResult {
     let (on, handle, _) = cx.socket(&s.socket)?;
-    let ep = cx.interp(&s.endpoint)?;
+    let ep = crate::netns::rehost(&cx.interp(&s.endpoint)?, cx.host_of(on));
     let d = cx.driver(on).await?;
     match d.bind(&handle, &ep).await {
         Ok(actual) => {

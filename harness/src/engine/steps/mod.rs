@@ -1,14 +1,17 @@
 //! Carrying out the actions of a case, one named function per `do` name, by family:
-//! [`driver`] (the implementation through its driver), [`peer`] (the raw peer), [`control`]
-//! (the flow of the case) and [`composite`] (steps built from several of the others).
+//! [`driver`] (the implementation through its driver), [`peer`] (the raw peer), [`net`] (the
+//! network between them), [`control`] (the flow of the case) and [`composite`] (steps built from
+//! several of the others).
 
 mod composite;
 mod control;
 mod driver;
+mod net;
 mod peer;
 
 use super::{Ctx, StepResult, Stop};
 use crate::scenario::{Action, Step, Until};
+mod proxy;
 use crate::verdict::StepRecord;
 use serde_json::Value;
 use std::time::Instant;
@@ -145,7 +148,7 @@ impl Ctx<'_> {
     pub(crate) fn run_steps<'a>(
         &'a mut self,
         steps: &'a [Step],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = StepResult> + 'a>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = StepResult> + Send + 'a>> {
         Box::pin(async move {
             for step in steps {
                 self.step_index += 1;
@@ -240,6 +243,9 @@ impl Ctx<'_> {
             Action::Unlisten(s) => peer::unlisten(self, s).await,
             Action::Accept(s) => peer::accept(self, s).await,
             Action::PeerConnect(s) => peer::connect(self, s).await,
+            Action::ProxyStart(s) => proxy::start(self, s).await,
+            Action::ProxyImpair(s) => proxy::impair(self, s),
+            Action::ProxyHeal(s) => proxy::heal(self, s),
             Action::Greet(s) => peer::greet(self, s).await,
             Action::Handshake(s) => peer::handshake(self, s).await,
             Action::PeerSend(s) => peer::send(self, s).await,
@@ -254,6 +260,9 @@ impl Ctx<'_> {
             Action::PeerClose(s) => peer::close(self, s).await,
             Action::Wait(s) => peer::wait(self, s).await,
             Action::SaveCommand(s) => peer::save_command(self, s),
+            Action::NetCut(s) => net::cut(self, s),
+            Action::NetHeal(s) => net::heal(self, s),
+            Action::NetImpair(s) => net::impair(self, s),
             Action::Mark(s) => control::mark(self, s),
             Action::Pause(s) => control::pause(self, s).await,
             Action::Repeat(s) => control::repeat(self, s).await,

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use std::time::Instant;
 use zmtp_codec::{RawFrame, SizeField, SubscriptionForm};
 
-/// `peer.listen`: listens on 127.0.0.1 (a new port, or a saved address).
+/// `peer.listen`: listens on the raw peer's host address (127.0.0.1 unless `--peer-host` or
+/// the case's test network says otherwise): a new port, or a saved address.
 pub(super) async fn listen(cx: &mut Ctx<'_>, s: &action::Listen) -> StepResult {
     let addr = match &s.address_of {
         Some(v) => endpoint_addr(&cx.interp(&format!("${{{v}}}"))?)?,
-        None => "127.0.0.1:0"
-            .parse()
-            .map_err(|_| Stop::Error("addr".into()))?,
+        None => std::net::SocketAddr::new(cx.peer_host(), 0),
     };
     let l = PeerListener::bind(
         &s.listener,
