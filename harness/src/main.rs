@@ -18,6 +18,10 @@ struct Cli {
 enum Command {
     /// Run scenarios against an implementation and judge it.
     Run(cli::run::RunArgs),
+    /// Every implementation alone and every ordered pair on the `pair` cases, against the baselines.
+    Matrix(cli::matrix::MatrixArgs),
+    /// Join the JSON reports of a sharded run (`run --shard K/N`) into one report.
+    Merge(cli::merge::MergeArgs),
     /// List the scenario cases.
     List(cli::list::ListArgs),
     /// Show a case: its requirements, steps and every allowed outcome.
@@ -70,6 +74,8 @@ fn init_tracing() {
 fn execute(command: Command) -> Result<ExitCode, cli::Error> {
     match command {
         Command::Run(args) => block_on(cli::run::execute(args)),
+        Command::Matrix(args) => cli::matrix::execute(args),
+        Command::Merge(args) => cli::merge::execute(args),
         Command::List(args) => cli::list::execute(args),
         Command::Explain(args) => cli::explain::execute(args),
         Command::Drivers(args) => block_on(cli::drivers::execute(args)),

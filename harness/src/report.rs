@@ -2,13 +2,13 @@
 
 use crate::baseline::Deviation;
 use crate::verdict::{CaseResult, PeerRecord, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use zmtp_driver_protocol::HelloInfo;
 
 /// One implementation of the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Implementation {
     /// The `--iut` name or command.
     pub name: String,
@@ -19,18 +19,46 @@ pub struct Implementation {
 }
 
 /// The comparison with a baseline file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaselineReport {
     /// The file.
     pub path: String,
     /// Cases the file lists.
     pub listed: usize,
     /// Results that differ from it.
+    #[serde(deserialize_with = "deviations_de")]
     pub deviations: Vec<Deviation>,
 }
 
-/// Everything a run produced.
-#[derive(Debug, Clone, Serialize)]
+/// A deviation as the JSON report writes it (read back by `merge` and `matrix`).
+#[derive(Deserialize)]
+struct DeviationRecord {
+    id: String,
+    expected: Verdict,
+    actual: Verdict,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    changed: Vec<String>,
+}
+
+/// Reads the deviations of a JSON report (the fields [`Deviation`] serialises; others ignored).
+fn deviations_de<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Deviation>, D::Error> {
+    let records = Vec::<DeviationRecord>::deserialize(d)?;
+    Ok(records
+        .into_iter()
+        .map(|r| Deviation {
+            id: r.id,
+            expected: r.expected,
+            actual: r.actual,
+            reason: r.reason,
+            changed: r.changed,
+        })
+        .collect())
+}
+
+/// Everything a run produced (`--json`; read back by `merge` and `matrix`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     /// Version of this JSON format.
     pub schema_version: u32,

@@ -7,10 +7,13 @@ pub mod drivers;
 pub mod explain;
 pub mod fuzz;
 pub mod list;
+pub mod matrix;
+pub mod merge;
 pub mod outputs;
 pub mod probe;
 pub mod replay;
 pub mod run;
+pub mod shard;
 
 use clap::Args;
 use std::path::{Path, PathBuf};

@@ -47,7 +47,7 @@ impl OutputArgs {
 }
 
 /// The HTML page's path as seen from the Markdown file's directory, when it lies below it.
-fn relative_link(markdown: &std::path::Path, html: &std::path::Path) -> String {
+pub(crate) fn relative_link(markdown: &std::path::Path, html: &std::path::Path) -> String {
     let base = markdown.parent().unwrap_or(std::path::Path::new(""));
     html.strip_prefix(base)
         .unwrap_or(html)

@@ -33,6 +33,9 @@ pub struct RunArgs {
     /// Run only cases with this tag (seed, wire, ...); repeatable.
     #[arg(long)]
     tag: Vec<String>,
+    /// Run only share K of N of the selection (1-based; join the reports with `merge`).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<super::shard::Shard>,
     #[command(flatten)]
     source: ScenarioSource,
     /// Write the full report as JSON.
@@ -103,6 +106,11 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
     if selected.is_empty() {
         return Err(Error::NoCase("no case matches the selection".into()));
     }
+    // A shard may be empty (more shards than cases): it runs nothing and merges as nothing.
+    let selected = match args.shard {
+        Some(shard) => shard.apply(selected),
+        None => selected,
+    };
     let options = RunOptions {
         iut: args.iut.clone(),
         iut2: args.iut2.clone(),
