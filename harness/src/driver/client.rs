@@ -31,6 +31,10 @@ pub const TRANSCRIPT_LINE_CAP: usize = 4096;
 /// The default bound for ops without a deadline of their own, and the slack added to the
 /// deadline of ops that have one (`recv`, `drain`, `send_burst`, `events`, blocking `send`).
 pub const DEFAULT_SLACK: Duration = Duration::from_secs(5);
+/// The bound for a new process's first reply (`hello`), when the slack is shorter: a JVM or
+/// Node starting on a loaded machine (or several starting at once under `--jobs`) can take
+/// seconds before it reads a line. No verdict depends on how fast a driver starts.
+pub const STARTUP_BOUND: Duration = Duration::from_secs(30);
 /// The longest reply line accepted from a driver (a `recv` of a 32 MiB message is 64 MiB of
 /// hex). A longer line is a driver fault: the driver is killed rather than buffered without end.
 pub const MAX_LINE: usize = 64 << 20;
@@ -670,7 +674,9 @@ impl DriverProcess {
 
     /// `hello`: the driver's capabilities.
     pub async fn hello(&mut self) -> Result<HelloInfo, DriverError> {
-        let r = self.request(&Request::Hello, self.slack).await?;
+        let r = self
+            .request(&Request::Hello, self.slack.max(STARTUP_BOUND))
+            .await?;
         let r = self.require_ok("hello", r)?;
         let info: HelloInfo = self.payload("hello", &r)?;
         self.hello = Some(info.clone());
