@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod netfuzz;
 pub mod netns;
 pub mod pcap;
+pub mod perf;
 pub mod peer;
 pub mod probe;
 pub mod registry;

@@ -38,6 +38,8 @@ enum Command {
     Fuzz(cli::fuzz::FuzzArgs),
     /// Replay a saved fuzz finding against an implementation.
     Replay(cli::replay::ReplayArgs),
+    /// Measure throughput and latency (separate from conformance), or the raw peer's ratios.
+    Perf(cli::perf::PerfArgs),
     /// Decode ZMTP octets: greeting, frames and commands, or the first rule they break.
     Decode(cli::decode::DecodeArgs),
     /// Run a built-in driver (used by the harness itself to start `libzmq`, `zmqrs` and `rzmq`).
@@ -87,6 +89,7 @@ fn execute(command: Command) -> Result<ExitCode, cli::Error> {
         Command::Fuzz(args) => block_on(cli::fuzz::execute(args)),
         Command::Replay(args) => block_on(cli::replay::execute(args)),
         Command::Decode(args) => cli::decode::execute(args),
+        Command::Perf(args) => block_on(cli::perf::execute(args)),
         Command::Driver { name } => Ok(zmtp_harness::driver::run_builtin(&name)),
     }
 }

@@ -10,6 +10,7 @@ pub mod list;
 pub mod matrix;
 pub mod merge;
 pub mod outputs;
+pub mod perf;
 pub mod probe;
 pub mod replay;
 pub mod run;

@@ -219,6 +219,17 @@ pub struct PeerSnapshot {
     pub message_count: usize,
     /// Sequence numbers of the valid burst messages among `events`.
     pub burst_seqs: std::collections::HashSet<u64>,
+    /// Count messages without keeping them (performance runs, [`PeerConn::set_count_only`]):
+    /// no message event, no burst classification, only the counters below and
+    /// `message_count`.
+    pub count_only: bool,
+    /// Octets of message frame bodies received (every message, counted in either mode).
+    pub message_octets: u64,
+    /// When the last message arrived (microseconds on the case clock), 0 before the first.
+    pub last_message_us: u64,
+    /// With `count_only`: a read that brings only messages wakes the waiters once
+    /// `message_count` reaches this (0: every read wakes them).
+    pub wake_at: u64,
 }
 
 impl PeerSnapshot {
@@ -236,6 +247,10 @@ impl PeerSnapshot {
             cut: None,
             message_count: 0,
             burst_seqs: Default::default(),
+            count_only: false,
+            message_octets: 0,
+            last_message_us: 0,
+            wake_at: 0,
         }
     }
 
@@ -248,6 +263,11 @@ impl PeerSnapshot {
     fn record(&mut self, event: PeerEvent) {
         if let PeerEventKind::Message { parts } = &event.kind {
             self.message_count += 1;
+            self.message_octets += parts.iter().map(|p| p.len() as u64).sum::<u64>();
+            self.last_message_us = event.t_us;
+            if self.count_only {
+                return;
+            }
             if let zmtp_driver_protocol::burst::Classified::Burst { seq, .. } =
                 zmtp_driver_protocol::burst::classify(parts)
             {
@@ -465,6 +485,7 @@ impl PeerConn {
         streams: (TcpStream, TcpStream),
         settings: (PeerSettings, PeerSettings),
         clock: Clock,
+        relays: Option<(RelayTx, RelayTx)>,
     ) -> (PeerConn, PeerConn) {
         let quiet = |s: PeerSettings| PeerSettings {
             auto_pong: false,
@@ -494,7 +515,6 @@ impl PeerConn {
         name: &str,
         stream: TcpStream,
         settings: PeerSettings,
-        relays: Option<(RelayTx, RelayTx)>,
         clock: Clock,
         listening: bool,
     ) -> (Self, OwnedReadHalf, InboundSession) {
@@ -534,26 +554,6 @@ impl PeerConn {
     }
 
     fn start(&self, read: OwnedReadHalf, session: InboundSession, forward: Option<Forward>) {
-        let publisher = matches!(self.settings.socket_type.as_str(), "PUB" | "XPUB");
-        let reader = tokio::spawn(read_loop(ReadCtx {
-            shared: self.shared.clone(),
-            read,
-            session,
-            clock: self.clock,
-            writer: self.writer.clone(),
-            auto_pong: self.settings.auto_pong,
-            publisher,
-            forward,
-        }));
-        *self.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(reader);
-    }
-
-    /// The connection's name in the scenario.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Our address.
         self.start_with(read, session, forward, None);
     }
 
@@ -568,6 +568,27 @@ impl PeerConn {
         forward: Option<Forward>,
         relay: Option<RelayTx>,
     ) {
+        let publisher = matches!(self.settings.socket_type.as_str(), "PUB" | "XPUB");
+        let reader = tokio::spawn(read_loop(ReadCtx {
+            shared: self.shared.clone(),
+            read,
+            session,
+            clock: self.clock,
+            writer: self.writer.clone(),
+            auto_pong: self.settings.auto_pong,
+            publisher,
+            forward,
+            relay,
+        }));
+        *self.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(reader);
+    }
+
+    /// The connection's name in the scenario.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Our address.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
     }
@@ -578,7 +599,6 @@ impl PeerConn {
     }
 
     /// The settings in use.
-            relay,
     pub fn settings(&self) -> &PeerSettings {
         &self.settings
     }
@@ -621,26 +641,6 @@ impl PeerConn {
         write_recorded(&self.writer, &self.shared, &self.clock, bytes, timeout).await
     }
 
-    /// Writes `bytes` in pieces of the given sizes (the last size repeats), one write each.
-    pub async fn write_in_pieces(
-        &self,
-        bytes: &[u8],
-        sizes: &[usize],
-        timeout: Duration,
-    ) -> Result<(), PeerError> {
-        let deadline = Instant::now() + timeout;
-        let mut rest = bytes;
-        let mut i = 0;
-        while !rest.is_empty() {
-            let size = sizes.get(i).or(sizes.last()).copied().unwrap_or(1).max(1);
-            let (head, tail) = rest.split_at(size.min(rest.len()));
-            let left = deadline.saturating_duration_since(Instant::now());
-            self.write(head, left).await?;
-            // Give the kernel a chance to send the piece as its own segment.
-            tokio::task::yield_now().await;
-            rest = tail;
-            i += 1;
-        }
     /// Writes as much of `bytes` as the implementation takes within `timeout`, recorded;
     /// returns how many octets were written (fewer when it stopped reading). The writer is
     /// let go at the bound, so a close is never held up longer than that.
@@ -683,6 +683,26 @@ impl PeerConn {
         Ok(done)
     }
 
+    /// Writes `bytes` in pieces of the given sizes (the last size repeats), one write each.
+    pub async fn write_in_pieces(
+        &self,
+        bytes: &[u8],
+        sizes: &[usize],
+        timeout: Duration,
+    ) -> Result<(), PeerError> {
+        let deadline = Instant::now() + timeout;
+        let mut rest = bytes;
+        let mut i = 0;
+        while !rest.is_empty() {
+            let size = sizes.get(i).or(sizes.last()).copied().unwrap_or(1).max(1);
+            let (head, tail) = rest.split_at(size.min(rest.len()));
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.write(head, left).await?;
+            // Give the kernel a chance to send the piece as its own segment.
+            tokio::task::yield_now().await;
+            rest = tail;
+            i += 1;
+        }
         Ok(())
     }
 
@@ -982,6 +1002,24 @@ impl PeerConn {
             .await
     }
 
+    /// Counts messages instead of keeping them (see [`PeerSnapshot::count_only`]): for
+    /// performance runs, where keeping millions of messages would make the harness the
+    /// bottleneck. The octet transcript stays bounded as always (its first MiB per direction).
+    pub fn set_count_only(&self, on: bool) {
+        self.shared.lock().count_only = on;
+    }
+
+    /// With count-only on: wake waiters on message reads only once `message_count` reaches
+    /// `n` (0: on every read). A wait for that count then costs one wake-up, not one per read.
+    pub fn set_wake_at(&self, n: u64) {
+        self.shared.lock().wake_at = n;
+    }
+
+    /// The case clock this connection's timestamps count from.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
     /// Stops reading: the implementation's writes fill the TCP window.
     pub fn stop_reading(&self) {
         self.shared.lock().reading = false;
@@ -1116,14 +1154,19 @@ struct ReadCtx {
     auto_pong: bool,
     publisher: bool,
     forward: Option<Forward>,
+    /// An impairing proxy's half: what is read (and the close) goes to the forwarder.
+    relay: Option<RelayTx>,
 }
+
+/// Where an impairing proxy's half hands what it reads.
+pub(crate) type RelayTx = tokio::sync::mpsc::Sender<super::impair::Relayed>;
 
 async fn read_loop(mut ctx: ReadCtx) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut interpreting = true;
     loop {
-        // Paused: wait to be told to read again.
-        loop {
+        // Paused: wait to be told to read again (the common case, reading, costs one lock).
+        while !ctx.shared.lock().reading {
             let notified = ctx.shared.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
@@ -1146,6 +1189,15 @@ async fn read_loop(mut ctx: ReadCtx) {
                 {
                     let _ = w.shutdown().await;
                 }
+                if let Some(tx) = &ctx.relay {
+                    let at_us = ctx.clock.now_us();
+                    let _ = tx
+                        .send(super::impair::Relayed::Closed {
+                            at_us,
+                            reset: false,
+                        })
+                        .await;
+                }
                 return;
             }
             Ok(n) => n,
@@ -1154,13 +1206,8 @@ async fn read_loop(mut ctx: ReadCtx) {
                     CloseKind::Reset
                 } else {
                     CloseKind::Error(e.to_string())
-    /// An impairing proxy's half: what is read (and the close) goes to the forwarder.
-    relay: Option<RelayTx>,
                 };
                 note_cut(&ctx, interpreting);
-/// Where an impairing proxy's half hands what it reads.
-pub(crate) type RelayTx = tokio::sync::mpsc::Sender<super::impair::Relayed>;
-
                 ctx.shared
                     .push(ctx.clock.now_us(), PeerEventKind::Closed { how });
                 if let Some((w, _)) = &ctx.forward {
@@ -1168,6 +1215,12 @@ pub(crate) type RelayTx = tokio::sync::mpsc::Sender<super::impair::Relayed>;
                         let _ = w.as_ref().set_zero_linger();
                     }
                     *w.lock().await = None;
+                }
+                if let Some(tx) = &ctx.relay {
+                    let at_us = ctx.clock.now_us();
+                    let _ = tx
+                        .send(super::impair::Relayed::Closed { at_us, reset: true })
+                        .await;
                 }
                 return;
             }
@@ -1177,6 +1230,16 @@ pub(crate) type RelayTx = tokio::sync::mpsc::Sender<super::impair::Relayed>;
         if let Some((w, other)) = &ctx.forward {
             // A proxy passes everything on at once, before interpreting it.
             let _ = write_recorded(w, other, &ctx.clock, chunk, Duration::from_secs(10)).await;
+        }
+        if let Some(tx) = &ctx.relay {
+            // Blocks while the forwarder is behind: the sender's window fills, as it would
+            // behind a slow link. A forwarder gone (the connection was cut) takes nothing.
+            let _ = tx
+                .send(super::impair::Relayed::Data {
+                    at_us: t,
+                    bytes: chunk.to_vec(),
+                })
+                .await;
         }
         // The chunk's bytes and the events decoded from them become visible together, so
         // a wait satisfied by the bytes never sees the events missing.
@@ -1189,15 +1252,6 @@ pub(crate) type RelayTx = tokio::sync::mpsc::Sender<super::impair::Relayed>;
                     Ok(Some(event)) => {
                         if matches!(event, Event::Command(_) | Event::Error(_))
                             && ctx.session.in_message()
-                if let Some(tx) = &ctx.relay {
-                    let at_us = ctx.clock.now_us();
-                    let _ = tx
-                        .send(super::impair::Relayed::Closed {
-                            at_us,
-                            reset: false,
-                        })
-                        .await;
-                }
                         {
                             // Reported, but the stream stays readable: the command is whole.
                             events.push(PeerEventKind::Violation {
@@ -1216,12 +1270,6 @@ pub(crate) type RelayTx = tokio::sync::mpsc::Sender<super::impair::Relayed>;
                             let shared = ctx.shared.clone();
                             let clock = ctx.clock;
                             // Answer without blocking the reader behind a slow writer.
-                if let Some(tx) = &ctx.relay {
-                    let at_us = ctx.clock.now_us();
-                    let _ = tx
-                        .send(super::impair::Relayed::Closed { at_us, reset: true })
-                        .await;
-                }
                             tokio::spawn(async move {
                                 let _ = write_recorded(
                                     &w,
@@ -1231,16 +1279,6 @@ pub(crate) type RelayTx = tokio::sync::mpsc::Sender<super::impair::Relayed>;
                                     Duration::from_secs(5),
                                 )
                                 .await;
-        if let Some(tx) = &ctx.relay {
-            // Blocks while the forwarder is behind: the sender's window fills, as it would
-            // behind a slow link. A forwarder gone (the connection was cut) takes nothing.
-            let _ = tx
-                .send(super::impair::Relayed::Data {
-                    at_us: t,
-                    bytes: chunk.to_vec(),
-                })
-                .await;
-        }
                             });
                         }
                     }
@@ -1257,14 +1295,21 @@ pub(crate) type RelayTx = tokio::sync::mpsc::Sender<super::impair::Relayed>;
                 }
             }
         }
-        {
+        let wake = {
             let mut s = ctx.shared.lock();
             s.transcript.record(t, Direction::In, chunk);
+            // A counting connection wakes its waiters only for what they wait for: an event
+            // other than a message, or the message count they asked for (`wake_at`).
+            let mut wake = !s.count_only;
             for kind in events {
+                wake |= !matches!(kind, PeerEventKind::Message { .. });
                 s.record(PeerEvent { t_us: t, kind });
             }
+            wake || s.message_count as u64 >= s.wake_at
+        };
+        if wake {
+            ctx.shared.changed.notify_waiters();
         }
-        ctx.shared.changed.notify_waiters();
     }
 }
 
