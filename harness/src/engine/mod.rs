@@ -150,6 +150,8 @@ pub(crate) struct Ctx<'e> {
     /// Per listener or proxy: the highest connection number `peer.accept` has taken.
     accepted: HashMap<String, usize>,
     peers: BTreeMap<String, Arc<PeerConn>>,
+    /// CURVE state of raw-peer connections (`peer.curve-handshake`), by peer name.
+    curve: HashMap<String, steps::curve::CurveState>,
     vars: BTreeMap<String, Value>,
     marks: HashMap<String, u64>,
     checks: Vec<CheckResult>,
@@ -219,6 +221,7 @@ impl<'e> Ctx<'e> {
             proxy_names: HashMap::new(),
             accepted: HashMap::new(),
             peers: BTreeMap::new(),
+            curve: HashMap::new(),
             vars: BTreeMap::new(),
             marks: HashMap::new(),
             checks: Vec::new(),

@@ -10,6 +10,7 @@
 //! can greet them automatically, so an implementation that reconnects finds a working server.
 
 mod conn;
+pub mod curve;
 mod impair;
 mod listener;
 mod proxy;

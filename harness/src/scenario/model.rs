@@ -518,6 +518,40 @@ step_kinds! {
         #[serde(default)] offset: Option<usize>,
         #[serde(default)] len: Option<usize>,
     },
+    /// CURVE with real boxes (`harness/src/peer/curve.rs`): the greeting, then a CurveZMQ
+    /// handshake as the client (with `server_key`, the server's permanent public key) or the
+    /// server, with the permanent secret key `secret` (hex). `fault` sends one command with one
+    /// thing wrong (`fault_in` = `HELLO`, `WELCOME`, `INITIATE` or `READY` when the fault fits
+    /// several) and ends the step after it; `save_initiate` saves the INITIATE sent (hex) and
+    /// `replay_initiate` sends a saved one instead of a fresh one (and ends the step).
+        "peer.curve-handshake" => CurveHandshake {
+        peer: String,
+        secret: String,
+        #[serde(default)] server_key: Option<String>,
+        #[serde(default)] fault: Option<crate::peer::curve::Fault>,
+        #[serde(default)] fault_in: Option<String>,
+        #[serde(default)] save_initiate: Option<String>,
+        #[serde(default)] replay_initiate: Option<String>,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+    },
+    /// Send one message after `peer.curve-handshake`, each frame in a CURVE MESSAGE (COMMAND bit
+    /// clear as deployed implementations send it, set with `command_bit`); `fault` (e.g.
+    /// `flipped-box`, `nonce-replay`, `short`, `reserved-flag`) spoils every MESSAGE.
+        "peer.curve-send" => CurveSend {
+        peer: String,
+        #[serde(default)] parts: Option<Vec<String>>,
+        #[serde(default)] parts_hex: Option<Vec<String>>,
+        #[serde(default)] fault: Option<crate::peer::curve::Fault>,
+        #[serde(default)] command_bit: bool,
+    },
+    /// Wait (bounded) for the implementation's next message in CURVE MESSAGEs, open every box,
+    /// check nonces and flags, and compare the frames with `parts`.
+        "peer.curve-recv" => CurveRecv {
+        peer: String,
+        #[serde(default)] parts: Option<Vec<String>>,
+        #[serde(default)] parts_hex: Option<Vec<String>>,
+        #[serde(default = "default_wait_ms")] timeout_ms: u64,
+    },
     /// Wait (bounded) until a condition holds on a connection; its time is saved as `mark`.
         "peer.wait" => Wait {
         peer: String,

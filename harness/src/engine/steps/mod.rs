@@ -5,6 +5,7 @@
 
 mod composite;
 mod control;
+pub(crate) mod curve;
 mod driver;
 mod net;
 mod peer;
@@ -259,6 +260,9 @@ impl Ctx<'_> {
             Action::ResumeReading(s) => peer::resume_reading(self, s),
             Action::PeerClose(s) => peer::close(self, s).await,
             Action::Wait(s) => peer::wait(self, s).await,
+            Action::CurveHandshake(s) => curve::handshake(self, s).await,
+            Action::CurveSend(s) => curve::send(self, s).await,
+            Action::CurveRecv(s) => curve::recv(self, s).await,
             Action::SaveCommand(s) => peer::save_command(self, s),
             Action::NetCut(s) => net::cut(self, s),
             Action::NetHeal(s) => net::heal(self, s),
