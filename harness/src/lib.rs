@@ -17,6 +17,7 @@ pub mod perf;
 pub mod peer;
 pub mod probe;
 pub mod registry;
+pub mod replay_case;
 pub mod report;
 pub mod run;
 pub mod scenario;
