@@ -222,10 +222,12 @@ pub fn render_text(report: &RunReport, details: bool) -> String {
             let _ = writeln!(out, "  every result matches the baseline");
         }
         for d in &b.deviations {
-            let what = if d.is_improvement() {
-                "better than the baseline (remove or update the entry)"
+            let what = if d.is_changed_failure() {
+                format!("failed differently: {}", d.changed.join("; "))
+            } else if d.is_improvement() {
+                "better than the baseline (remove or update the entry)".into()
             } else {
-                "worse than the baseline (a regression, or a new finding)"
+                "worse than the baseline (a regression, or a new finding)".into()
             };
             let _ = writeln!(
                 out,
