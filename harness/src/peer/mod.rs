@@ -18,8 +18,8 @@ mod settings;
 mod transcript;
 
 pub use conn::{CloseHow, CloseKind, PeerConn, PeerError, PeerEvent, PeerEventKind, PeerSnapshot};
-pub use listener::PeerListener;
 pub use impair::{Impairment, Way, parse_dir};
+pub use listener::PeerListener;
 pub use proxy::{PeerProxy, ProxiedPair};
 pub use settings::{GreetingMode, PeerSettings, PlainSettings};
 pub use transcript::{Chunk, Direction, Transcript};
