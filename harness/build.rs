@@ -7,14 +7,17 @@ use std::path::Path;
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect()
-        })
-        .unwrap_or_default();
+    // An unreadable or empty directory is a broken checkout: fail the build rather than embed
+    // no scenarios (a harness with no cases would run nothing and report success).
+    let mut files: Vec<_> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(e) => panic!("cannot read {}: {e}", dir.display()),
+    };
+    assert!(!files.is_empty(), "no scenario file in {}", dir.display());
     files.sort();
     let mut out = String::from(
         "/// Built-in scenario files: (file name, contents).\npub const BUILTIN: &[(&str, &str)] = &[\n",
