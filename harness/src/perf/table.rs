@@ -5,7 +5,7 @@ use comfy_table::Table;
 
 /// Size in a short form: `1 B`, `64 B`, `1 KiB`, `64 KiB`.
 pub fn size_name(size: usize) -> String {
-    if size >= 1024 && size % 1024 == 0 {
+    if size >= 1024 && size.is_multiple_of(1024) {
         format!("{} KiB", size / 1024)
     } else {
         format!("{size} B")
