@@ -9,7 +9,10 @@
 //!
 //! stands for the steps `socket`, `bind` (the implementation binds; its endpoint is saved as
 //! `<name>_ep`), `peer.connect` (the raw peer connects to it) and, with `handshake`,
-//! `peer.handshake`, in front of the case's own steps. Expansion happens when the file is loaded,
+//! `peer.handshake`, in front of the case's own steps. With `connect = { listener = "l" }`
+//! the implementation connects instead: `peer.listen` (listener `l`, the peer's fields),
+//! `connect` to `${l_ep}`, and `peer.accept` naming the connection after the peer (any other
+//! field of `connect`, e.g. `requirement`, goes to `peer.accept`). Expansion happens when the file is loaded,
 //! after templates, so the case runs (and reports) exactly as if the steps were written out.
 
 use toml::{Table, Value};
@@ -26,9 +29,10 @@ pub fn expand(case: &mut Table) -> Result<(), String> {
         .ok_or("`setup` needs `socket` (its `type` and `name`)")?;
     let peer = take_table(&mut setup, "peer")?.ok_or("`setup` needs `peer` (its `name`)")?;
     let handshake = take_table(&mut setup, "handshake")?;
+    let connect = take_table(&mut setup, "connect")?;
     if let Some(key) = setup.keys().next() {
         return Err(format!(
-            "`setup` has an unknown key `{key}` (socket, peer, handshake)"
+            "`setup` has an unknown key `{key}` (socket, peer, connect, handshake)"
         ));
     }
     let name = text(&socket, "name", "setup.socket")?;
@@ -37,16 +41,10 @@ pub fn expand(case: &mut Table) -> Result<(), String> {
     peer.remove("name");
 
     let mut steps = vec![step("socket", socket)];
-    steps.push(step(
-        "bind",
-        Table::from_iter([("socket".into(), name.clone().into())]),
-    ));
-    let mut connect = Table::from_iter([
-        ("peer".to_string(), Value::from(peer_name.clone())),
-        ("to".to_string(), Value::from(format!("${{{name}_ep}}"))),
-    ]);
-    connect.extend(peer);
-    steps.push(step("peer.connect", connect));
+    match connect {
+        None => steps.extend(bind_opening(&name, &peer_name, peer)),
+        Some(connect) => steps.extend(connect_opening(&name, &peer_name, peer, connect)?),
+    }
     if let Some(mut handshake) = handshake {
         handshake.insert("peer".into(), peer_name.into());
         steps.push(step("peer.handshake", handshake));
@@ -56,6 +54,53 @@ pub fn expand(case: &mut Table) -> Result<(), String> {
     }
     case.insert("step".into(), Value::Array(steps));
     Ok(())
+}
+
+/// The implementation binds and the raw peer connects: `bind`, `peer.connect`.
+fn bind_opening(socket: &str, peer_name: &str, peer: Table) -> Vec<Value> {
+    let mut connect = Table::from_iter([
+        ("peer".to_string(), Value::from(peer_name)),
+        ("to".to_string(), Value::from(format!("${{{socket}_ep}}"))),
+    ]);
+    connect.extend(peer);
+    vec![
+        step("bind", Table::from_iter([("socket".into(), socket.into())])),
+        step("peer.connect", connect),
+    ]
+}
+
+/// The implementation connects to a listening raw peer (`setup.connect = { listener = "l" }`,
+/// plus any `peer.accept` field such as `requirement`): `peer.listen` (with the peer's
+/// fields), `connect` to `${l_ep}`, `peer.accept` naming the connection after the peer.
+fn connect_opening(
+    socket: &str,
+    peer_name: &str,
+    peer: Table,
+    mut connect: Table,
+) -> Result<Vec<Value>, String> {
+    let listener = text(&connect, "listener", "setup.connect")?;
+    connect.remove("listener");
+    let mut listen = Table::from_iter([("listener".to_string(), Value::from(listener.clone()))]);
+    listen.extend(peer);
+    let mut accept = Table::from_iter([
+        ("listener".to_string(), Value::from(listener.clone())),
+        ("name".to_string(), Value::from(peer_name)),
+    ]);
+    accept.extend(connect);
+    Ok(vec![
+        step("peer.listen", listen),
+        step(
+            "connect",
+            Table::from_iter([
+                ("socket".to_string(), Value::from(socket)),
+                (
+                    "endpoint".to_string(),
+                    Value::from(format!("${{{listener}_ep}}")),
+                ),
+            ]),
+        ),
+        step("peer.accept", accept),
+    ])
 }
 
 fn step(kind: &str, fields: Table) -> Value {
@@ -117,6 +162,45 @@ mod tests {
             do = "peer.send"
             peer = "p"
             parts = ["x"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(case, written);
+    }
+
+    #[test]
+    fn a_connecting_setup_stands_for_listen_connect_accept() {
+        let mut case: Table = toml::from_str(
+            r#"
+            id = "f/y"
+            setup = { socket = { type = "SUB", name = "s" }, peer = { name = "p", settings = { socket_type = "PUB" } }, connect = { listener = "l", requirement = "SOCK-02" }, handshake = {} }
+            "#,
+        )
+        .unwrap();
+        expand(&mut case).unwrap();
+        let written: Table = toml::from_str(
+            r#"
+            id = "f/y"
+            [[step]]
+            do = "socket"
+            type = "SUB"
+            name = "s"
+            [[step]]
+            do = "peer.listen"
+            listener = "l"
+            settings = { socket_type = "PUB" }
+            [[step]]
+            do = "connect"
+            socket = "s"
+            endpoint = "${l_ep}"
+            [[step]]
+            do = "peer.accept"
+            listener = "l"
+            name = "p"
+            requirement = "SOCK-02"
+            [[step]]
+            do = "peer.handshake"
+            peer = "p"
             "#,
         )
         .unwrap();
