@@ -11,11 +11,22 @@ use zmtp_codec::{RawFrame, SizeField, SubscriptionForm};
 
 /// `peer.listen`: listens on the raw peer's host address (127.0.0.1 unless `--peer-host` or
 /// the case's test network says otherwise): a new port, or a saved address.
+/// Why a step that needs the raw peer on the implementation's host is UNSUPPORTED when the
+/// implementation runs elsewhere (`--iut-host`).
+const ONE_HOST: &str = "needs the raw peer on the implementation's host";
+
 pub(super) async fn listen(cx: &mut Ctx<'_>, s: &action::Listen) -> StepResult {
     let addr = match &s.address_of {
         Some(v) => endpoint_addr(&cx.interp(&format!("${{{v}}}"))?)?,
         None => std::net::SocketAddr::new(cx.peer_host(), 0),
     };
+    if s.address_of.is_some() && !cx.env.hosts.is_local() && addr.ip() != cx.peer_host() {
+        // Taking over a dead implementation's endpoint means listening on its host.
+        return Err(Stop::Unsupported(format!(
+            "{ONE_HOST}: the raw peer would listen on {addr}, the implementation's host (--iut-host), \
+             which is not this machine's"
+        )));
+    }
     let l = PeerListener::bind(
         &s.listener,
         addr,
