@@ -285,8 +285,16 @@ fn probe_an_endpoint_that_sends_garbage_after_the_greeting() {
             .all(|(_, verdict)| verdict != "ERROR" && verdict != "NOT-RUN"),
         "{v:?}"
     );
-    let first = report["results"][0]["reason"].as_str().unwrap_or("");
-    assert!(first.contains("FRAME-"), "a framing violation: {first}");
+    // Which case meets the garbage first depends on timing (a case may finish before it
+    // arrives): some case must fail on it as a framing violation.
+    let reasons: Vec<&str> = report["results"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["reason"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        reasons.iter().any(|r| r.contains("FRAME-")),
+        "a framing violation: {reasons:?}"
+    );
 }
 
 /// Runs the two `hostile.toml` cases against `hostile_driver.py MODE` with a bound; returns
