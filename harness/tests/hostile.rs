@@ -17,6 +17,36 @@ fn exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// Waits for `child` until `bound` after `started`; a child still running then is killed,
+/// reaped and reported as hung (the harness must never hang, whatever its peer does).
+fn wait_bounded(
+    child: &mut std::process::Child,
+    started: Instant,
+    bound: Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} hung: still running after {bound:?}");
+        }
+        // Polling a child's exit: there is no event to wait on without blocking unboundedly.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The JSON report at `path`, or `null` when none was written.
+fn read_report(path: &Path) -> serde_json::Value {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
 #[test]
 fn a_wedged_driver_costs_a_bounded_time_and_is_reaped() {
     if Command::new("python3").arg("--version").output().is_err() {
@@ -47,17 +77,7 @@ fn a_wedged_driver_costs_a_bounded_time_and_is_reaped() {
     // Each case: the handshake's 1 s, a `close` that times out after the 5 s slack, 5 s of
     // SIGKILL reaping at most; plus the contract check's `exit` (5 s) and start-up.
     let bound = Duration::from_secs(90);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if started.elapsed() > bound {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the harness hung: still running after {bound:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait_bounded(&mut child, started, bound, "the harness");
     let took = started.elapsed();
     assert_eq!(status.code(), Some(1), "FAIL verdicts exit 1 ({took:?})");
 
@@ -150,22 +170,9 @@ fn probe(port: u16, name: &str, bound: Duration) -> (Option<i32>, serde_json::Va
         .stderr(Stdio::null())
         .spawn()
         .expect("zmtp-harness starts");
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if started.elapsed() > bound {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("probe against the {name} endpoint hung: still running after {bound:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let report = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(serde_json::Value::Null);
-    (status.code(), report, started.elapsed())
+    let what = format!("probe against the {name} endpoint");
+    let status = wait_bounded(&mut child, started, bound, &what);
+    (status.code(), read_report(&json), started.elapsed())
 }
 
 fn verdicts(report: &serde_json::Value) -> Vec<(String, String)> {
@@ -335,21 +342,9 @@ fn run_hostile_driver(
         .stderr(Stdio::null())
         .spawn()
         .expect("zmtp-harness starts");
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if started.elapsed() > bound {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the harness hung on the {mode} driver: still running after {bound:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let report = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(serde_json::Value::Null);
+    let what = format!("the harness on the {mode} driver");
+    let status = wait_bounded(&mut child, started, bound, &what);
+    let report = read_report(&json);
     let pids = std::fs::read_to_string(&pids)
         .unwrap_or_default()
         .lines()
