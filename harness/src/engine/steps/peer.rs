@@ -63,11 +63,17 @@ pub(super) async fn proxy(cx: &mut Ctx<'_>, s: &action::Proxy) -> StepResult {
     let p = PeerProxy::start(&s.proxy, upstream, s.settings.clone(), cx.clock)
         .await
         .map_err(|e| Stop::Error(e.to_string()))?;
-    let key = s.save.clone().unwrap_or_else(|| format!("{}_ep", s.proxy));
-    cx.vars.insert(key, Value::from(p.endpoint()));
-    cx.accepted.remove(s.proxy.as_str());
-    cx.proxies.insert(s.proxy.clone(), p);
+    keep_proxy(cx, &s.proxy, s.save.as_deref(), p);
     Ok(())
+}
+
+/// Keeps a started proxy under `name` and saves its endpoint as `save` (default
+/// `<name>_ep`); connections accepted under an earlier proxy of that name are forgotten.
+pub(super) fn keep_proxy(cx: &mut Ctx<'_>, name: &str, save: Option<&str>, p: PeerProxy) {
+    let key = save.map_or_else(|| format!("{name}_ep"), str::to_string);
+    cx.vars.insert(key, Value::from(p.endpoint()));
+    cx.accepted.remove(name);
+    cx.proxies.insert(name.to_string(), p);
 }
 
 /// `peer.accept`: waits for connection number `n` (default: the next one after the last

@@ -4,7 +4,6 @@ use super::super::{Ctx, StepResult, Stop};
 use super::endpoint_addr;
 use crate::peer::{Impairment, PeerProxy, Way, parse_dir};
 use crate::scenario::action;
-use serde_json::Value;
 
 /// `proxy.start`: an impairing (and recording) proxy to `to`.
 pub(super) async fn start(cx: &mut Ctx<'_>, s: &action::ProxyStart) -> StepResult {
@@ -12,10 +11,7 @@ pub(super) async fn start(cx: &mut Ctx<'_>, s: &action::ProxyStart) -> StepResul
     let p = PeerProxy::start_impairing(&s.proxy, upstream, s.settings.clone(), cx.clock)
         .await
         .map_err(|e| Stop::Error(e.to_string()))?;
-    let key = s.save.clone().unwrap_or_else(|| format!("{}_ep", s.proxy));
-    cx.vars.insert(key, Value::from(p.endpoint()));
-    cx.accepted.remove(s.proxy.as_str());
-    cx.proxies.insert(s.proxy.clone(), p);
+    super::peer::keep_proxy(cx, &s.proxy, s.save.as_deref(), p);
     Ok(())
 }
 
