@@ -319,7 +319,7 @@ pub enum BaselineError {
 }
 
 /// How a case's result compares with its baseline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deviation {
     /// Case id.
     pub id: String,
@@ -328,6 +328,7 @@ pub struct Deviation {
     /// The verdict the run got.
     pub actual: Verdict,
     /// The baseline's reason, if the case is listed.
+    #[serde(default)]
     pub reason: Option<String>,
     /// For a case that got the verdict listed but failed differently: what changed (a
     /// requirement or outcome not listed, a value outside its band). Empty for a verdict change.

@@ -2,7 +2,7 @@
 
 use crate::baseline::Deviation;
 use crate::verdict::{CaseResult, PeerRecord, Verdict};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use zmtp_driver_protocol::HelloInfo;
@@ -26,35 +26,7 @@ pub struct BaselineReport {
     /// Cases the file lists.
     pub listed: usize,
     /// Results that differ from it.
-    #[serde(deserialize_with = "deviations_de")]
     pub deviations: Vec<Deviation>,
-}
-
-/// A deviation as the JSON report writes it (read back by `merge` and `matrix`).
-#[derive(Deserialize)]
-struct DeviationRecord {
-    id: String,
-    expected: Verdict,
-    actual: Verdict,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    changed: Vec<String>,
-}
-
-/// Reads the deviations of a JSON report (the fields [`Deviation`] serialises; others ignored).
-fn deviations_de<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Deviation>, D::Error> {
-    let records = Vec::<DeviationRecord>::deserialize(d)?;
-    Ok(records
-        .into_iter()
-        .map(|r| Deviation {
-            id: r.id,
-            expected: r.expected,
-            actual: r.actual,
-            reason: r.reason,
-            changed: r.changed,
-        })
-        .collect())
 }
 
 /// Everything a run produced (`--json`; read back by `merge` and `matrix`).
