@@ -264,6 +264,8 @@ pub struct DriverProcess {
     /// A reply line read in part (kept across a cancelled read).
     partial: Vec<u8>,
     stderr: Arc<Mutex<StderrLog>>,
+    /// The task copying stderr into [`Self::stderr`]; it ends at the pipe's end of file.
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
     pid: Option<u32>,
     started: Instant,
     next_id: u64,
@@ -335,7 +337,7 @@ impl DriverProcess {
             });
         };
         let stderr = Arc::new(Mutex::new(StderrLog::default()));
-        if let Some(pipe) = stderr_pipe {
+        let stderr_reader = stderr_pipe.map(|pipe| {
             let log = Arc::clone(&stderr);
             tokio::spawn(async move {
                 let mut lines = BufReader::new(pipe).lines();
@@ -344,8 +346,8 @@ impl DriverProcess {
                         l.push(line);
                     }
                 }
-            });
-        }
+            })
+        });
         Ok(Self {
             label: command.label.clone(),
             command: command.clone(),
@@ -354,6 +356,7 @@ impl DriverProcess {
             stdout: BufReader::new(stdout),
             partial: Vec::new(),
             stderr,
+            stderr_reader,
             pid,
             started: Instant::now(),
             next_id: 0,
@@ -399,6 +402,17 @@ impl DriverProcess {
     /// How many old transcript entries were dropped.
     pub fn transcript_dropped(&self) -> u64 {
         self.transcript_dropped
+    }
+
+    /// Waits, at most `bound`, until everything the process wrote to stderr has been read
+    /// (its end of file): a process that writes its last words and dies at once (an abort
+    /// message) is quoted whole rather than racing the reader.
+    pub async fn stderr_read_to_end(&mut self, bound: Duration) {
+        if let Some(reader) = self.stderr_reader.as_mut()
+            && tokio::time::timeout(bound, reader).await.is_ok()
+        {
+            self.stderr_reader = None;
+        }
     }
 
     /// The captured stderr (the most recent [`STDERR_CAP`] octets).

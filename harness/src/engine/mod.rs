@@ -664,6 +664,9 @@ async fn death_in_case(role: &Role, slot: &mut DriverSlot, ask: bool) -> Option<
         return None;
     };
     slot.expected_exit = true;
+    slot.process
+        .stderr_read_to_end(Duration::from_secs(1))
+        .await;
     let stderr = slot.process.stderr_last_lines(DEATH_STDERR_LINES);
     Some(if stderr.is_empty() {
         format!("{what}; its stderr is empty")
