@@ -7,6 +7,10 @@
 //! implementation, and a driver already inside one cannot be moved into another by `ip netns
 //! exec` (they run in namespaces in every run anyway). What remains is the other 40 seed cases.
 //!
+//! The `impairment` family runs the same way, with both implementation processes in the
+//! namespace: the impairing proxy listens on `--peer-host`, so every proxied connection crosses
+//! the link twice (namespace → proxy, proxy → namespace), which the test checks in the report.
+//!
 //! Needs root, `ip` and `nft`; without them the test prints why and passes, except under CI
 //! (`CI` set), which runs as root and must run it. A case whose verdict differs is run again on
 //! both sides, alone, up to twice more (timing-bound cases race on a loaded machine); only a case
@@ -75,24 +79,34 @@ fn differing(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<
         .collect()
 }
 
-#[test]
-fn seed_suite_gives_the_same_verdicts_with_the_implementation_in_another_namespace() {
+/// Skips (prints why, returns false) where namespaces cannot be made, except under CI.
+fn namespaces_available() -> bool {
     if let Err(e) = netns::available() {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must run the namespace test (as root, with iproute2 and nftables): {e}"
         );
         println!("skipped: {e}");
-        return;
+        return false;
     }
-    let net = TestNet::create().expect("create the test namespace");
+    true
+}
+
+/// Runs `selection` against libzmq locally and with every driver (`iut` and `iut2`) started
+/// through `ip netns exec` in `net`'s namespace (`--iut-host`/`--peer-host` on the veth pair),
+/// retries the cases that differ (twice, both sides, alone), and fails on a case that differs
+/// every time. Returns the first remote run's report.
+fn same_verdicts_in_namespace(
+    net: &TestNet,
+    label: &str,
+    selection: &[String],
+) -> serde_json::Value {
     let out = workspace().join("target").join("netns-test");
     std::fs::create_dir_all(&out).unwrap();
     let exe = env!("CARGO_BIN_EXE_zmtp-harness");
     let remote_iut = format!("ip netns exec {} {exe} driver libzmq", net.name());
-    let selection = |cases: &[String]| -> Vec<String> {
-        let mut a: Vec<String> = vec!["--tag".into(), "seed".into()];
-        a.extend(["--exclude".into(), "partition/**".into()]);
+    let select = |cases: &[String]| -> Vec<String> {
+        let mut a = selection.to_vec();
         for c in cases {
             a.extend(["--case".into(), c.clone()]);
         }
@@ -100,7 +114,7 @@ fn seed_suite_gives_the_same_verdicts_with_the_implementation_in_another_namespa
     };
     let local_args = |cases: &[String]| -> Vec<String> {
         let mut a: Vec<String> = vec!["--iut".into(), "libzmq".into()];
-        a.extend(selection(cases));
+        a.extend(select(cases));
         a
     };
     let remote_args = |cases: &[String]| -> Vec<String> {
@@ -112,18 +126,18 @@ fn seed_suite_gives_the_same_verdicts_with_the_implementation_in_another_namespa
             "--peer-host".into(),
             net.peer_addr().to_string(),
         ];
-        a.extend(selection(cases));
+        a.extend(select(cases));
         a
     };
 
     let t = Instant::now();
-    let local = verdicts(&out, "local", &local_args(&[]));
+    let local = verdicts(&out, &format!("{label}.local"), &local_args(&[]));
     let t_local = t.elapsed();
     let t = Instant::now();
-    let remote = verdicts(&out, "remote", &remote_args(&[]));
+    let remote = verdicts(&out, &format!("{label}.remote"), &remote_args(&[]));
     let t_remote = t.elapsed();
     println!(
-        "{} case(s): local {:.1} s, in namespace {} ({} → {}) {:.1} s",
+        "{label}: {} case(s): local {:.1} s, in namespace {} ({} → {}) {:.1} s",
         local.len(),
         t_local.as_secs_f64(),
         net.name(),
@@ -131,7 +145,6 @@ fn seed_suite_gives_the_same_verdicts_with_the_implementation_in_another_namespa
         net.iut_addr(),
         t_remote.as_secs_f64()
     );
-    assert!(local.len() >= 30, "the seed suite is too small: {local:?}");
     let one_host: Vec<&String> = remote
         .iter()
         .filter(|(_, v)| v.as_str() == ONE_HOST)
@@ -144,8 +157,16 @@ fn seed_suite_gives_the_same_verdicts_with_the_implementation_in_another_namespa
             break;
         }
         println!("attempt {attempt}: retrying {diff:?}");
-        let l = verdicts(&out, &format!("local.retry{attempt}"), &local_args(&diff));
-        let r = verdicts(&out, &format!("remote.retry{attempt}"), &remote_args(&diff));
+        let l = verdicts(
+            &out,
+            &format!("{label}.local.retry{attempt}"),
+            &local_args(&diff),
+        );
+        let r = verdicts(
+            &out,
+            &format!("{label}.remote.retry{attempt}"),
+            &remote_args(&diff),
+        );
         diff.retain(|id| l.get(id) != r.get(id));
         for id in &diff {
             println!(
@@ -168,13 +189,63 @@ fn seed_suite_gives_the_same_verdicts_with_the_implementation_in_another_namespa
             .collect::<Vec<_>>()
             .join("; ")
     );
+    let text = std::fs::read_to_string(out.join(format!("{label}.remote.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn seed_suite_gives_the_same_verdicts_with_the_implementation_in_another_namespace() {
+    if !namespaces_available() {
+        return;
+    }
+    let net = TestNet::create().expect("create the test namespace");
+    let selection: Vec<String> = ["--tag", "seed", "--exclude", "partition/**"]
+        .map(String::from)
+        .to_vec();
+    let remote = same_verdicts_in_namespace(&net, "seed", &selection);
+    let n = remote["results"].as_array().unwrap().len();
+    assert!(n >= 30, "the seed suite is too small: {n} case(s)");
+}
+
+/// The impairing proxy listens where the raw peer does (`--peer-host`): with both
+/// implementations in the namespace, each `impairment` case's connections go from the namespace
+/// to the proxy on the root end and from the proxy back into the namespace, and every verdict is
+/// the local run's.
+#[test]
+fn impairment_cases_run_through_the_proxy_with_the_implementations_in_another_namespace() {
+    if !namespaces_available() {
+        return;
+    }
+    let net = TestNet::create().expect("create the test namespace");
+    let selection: Vec<String> = ["--case", "impairment/**"].map(String::from).to_vec();
+    let remote = same_verdicts_in_namespace(&net, "impairment", &selection);
+    let results = remote["results"].as_array().unwrap();
+    assert!(results.len() >= 9, "impairment cases: {}", results.len());
+    let (peer, iut) = (net.peer_addr().to_string(), net.iut_addr().to_string());
+    let mut halves = 0;
+    for r in results {
+        for p in r["peers"].as_array().into_iter().flatten() {
+            let name = p["name"].as_str().unwrap_or_default();
+            if !(name.ends_with(".client") || name.ends_with(".server")) {
+                continue;
+            }
+            let local = p["local_addr"].as_str().unwrap_or_default();
+            let remote_end = p["peer_addr"].as_str().unwrap_or_default();
+            assert!(
+                local.starts_with(&format!("{peer}:"))
+                    && remote_end.starts_with(&format!("{iut}:")),
+                "{}: proxy half {name} is {local} ↔ {remote_end}, not {peer} ↔ {iut}",
+                r["id"]
+            );
+            halves += 1;
+        }
+    }
+    assert!(halves >= 18, "proxy halves seen in the report: {halves}");
 }
 
 #[test]
 fn a_cut_link_is_silent_and_heals() {
-    if let Err(e) = netns::available() {
-        assert!(std::env::var_os("CI").is_none(), "CI must run this: {e}");
-        println!("skipped: {e}");
+    if !namespaces_available() {
         return;
     }
     use std::io::{Read, Write};

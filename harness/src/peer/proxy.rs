@@ -9,7 +9,7 @@
 
 use super::impair::{ClosePlan, Impairment, Impairments, Relayed, Shaper, Way};
 use super::{Clock, CloseHow, PeerConn, PeerError, PeerSettings};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -197,41 +197,45 @@ impl Drop for PeerProxy {
 }
 
 impl PeerProxy {
-    /// Listens on 127.0.0.1 and proxies every accepted connection to `upstream`. `settings`
-    /// say how to read the octets (mechanism, profile); the client side is read as a server
-    /// reads it, the upstream side as a client reads it.
+    /// Listens on a new port of `host` (the raw peer's address: 127.0.0.1, `--peer-host`, or
+    /// the root end of a case's test network) and proxies every accepted connection to
+    /// `upstream`. `settings` say how to read the octets (mechanism, profile); the client side
+    /// is read as a server reads it, the upstream side as a client reads it.
     pub async fn start(
         name: &str,
+        host: IpAddr,
         upstream: SocketAddr,
         settings: PeerSettings,
         clock: Clock,
     ) -> Result<Self, PeerError> {
-        Self::start_with(name, upstream, settings, clock, None).await
+        Self::start_with(name, host, upstream, settings, clock, None).await
     }
 
     /// Like [`start`](Self::start), but every direction passes through a forwarder that
     /// carries out the impairments set with [`impair`](Self::impair) (none at first).
     pub async fn start_impairing(
         name: &str,
+        host: IpAddr,
         upstream: SocketAddr,
         settings: PeerSettings,
         clock: Clock,
     ) -> Result<Self, PeerError> {
         let impairing = (Arc::new(Impairments::default()), Links::default());
-        Self::start_with(name, upstream, settings, clock, Some(impairing)).await
+        Self::start_with(name, host, upstream, settings, clock, Some(impairing)).await
     }
 
     async fn start_with(
         name: &str,
+        host: IpAddr,
         upstream: SocketAddr,
         settings: PeerSettings,
         clock: Clock,
         impairing: Option<(Arc<Impairments>, Links)>,
     ) -> Result<Self, PeerError> {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        let listener = TcpListener::bind(SocketAddr::new(host, 0))
             .await
             .map_err(|source| PeerError::Io {
-                context: "bind the proxy".into(),
+                context: format!("bind the proxy on {host}"),
                 source,
             })?;
         let addr = listener.local_addr().map_err(|source| PeerError::Io {

@@ -57,12 +57,19 @@ pub(super) async fn unlisten(cx: &mut Ctx<'_>, s: &action::Unlisten) -> StepResu
     Ok(())
 }
 
-/// `peer.proxy`: a recording proxy to `to`.
+/// `peer.proxy`: a recording proxy to `to`, listening where the raw peer listens (so an
+/// implementation on another host reaches it, as it reaches `peer.listen`'s listeners).
 pub(super) async fn proxy(cx: &mut Ctx<'_>, s: &action::Proxy) -> StepResult {
     let upstream = endpoint_addr(&cx.interp(&s.to)?)?;
-    let p = PeerProxy::start(&s.proxy, upstream, s.settings.clone(), cx.clock)
-        .await
-        .map_err(|e| Stop::Error(e.to_string()))?;
+    let p = PeerProxy::start(
+        &s.proxy,
+        cx.peer_host(),
+        upstream,
+        s.settings.clone(),
+        cx.clock,
+    )
+    .await
+    .map_err(|e| Stop::Error(e.to_string()))?;
     keep_proxy(cx, &s.proxy, s.save.as_deref(), p);
     Ok(())
 }

@@ -5,12 +5,20 @@ use super::endpoint_addr;
 use crate::peer::{Impairment, PeerProxy, Way, parse_dir};
 use crate::scenario::action;
 
-/// `proxy.start`: an impairing (and recording) proxy to `to`.
+/// `proxy.start`: an impairing (and recording) proxy to `to`, listening where the raw peer
+/// listens (127.0.0.1, `--peer-host`, or the test network's root end), so an implementation on
+/// another host can connect to it.
 pub(super) async fn start(cx: &mut Ctx<'_>, s: &action::ProxyStart) -> StepResult {
     let upstream = endpoint_addr(&cx.interp(&s.to)?)?;
-    let p = PeerProxy::start_impairing(&s.proxy, upstream, s.settings.clone(), cx.clock)
-        .await
-        .map_err(|e| Stop::Error(e.to_string()))?;
+    let p = PeerProxy::start_impairing(
+        &s.proxy,
+        cx.peer_host(),
+        upstream,
+        s.settings.clone(),
+        cx.clock,
+    )
+    .await
+    .map_err(|e| Stop::Error(e.to_string()))?;
     super::peer::keep_proxy(cx, &s.proxy, s.save.as_deref(), p);
     Ok(())
 }
