@@ -10,6 +10,7 @@ pub mod engine;
 pub mod explain;
 pub mod html;
 pub mod markdown;
+pub mod memory;
 pub mod netfuzz;
 pub mod netns;
 pub mod pcap;

@@ -46,6 +46,10 @@ pub struct RunReport {
     pub timeout_scale: f64,
     /// Wall time of the whole run.
     pub duration_ms: f64,
+    /// The harness's own peak resident memory over the run, in KiB (Linux `VmHWM`; drivers and
+    /// other child processes are not included). Absent where the platform does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_kib: Option<u64>,
     /// Cases per verdict.
     pub counts: BTreeMap<String, usize>,
     /// The baseline comparison, if a baseline was used.
@@ -135,7 +139,7 @@ pub fn render_text(report: &RunReport, details: bool) -> String {
     };
     let _ = writeln!(
         out,
-        "zmtp-harness {} · iut: {} [{}]{} · {} case(s) in {:.1} s",
+        "zmtp-harness {} · iut: {} [{}]{} · {} case(s) in {:.1} s{}",
         report.harness_version,
         report.iut.name,
         hello(&report.iut),
@@ -145,7 +149,11 @@ pub fn render_text(report: &RunReport, details: bool) -> String {
             String::new()
         },
         report.results.len(),
-        report.duration_ms / 1000.0
+        report.duration_ms / 1000.0,
+        report
+            .peak_rss_kib
+            .map(|kib| format!(" · peak RSS {:.0} MiB", kib as f64 / 1024.0))
+            .unwrap_or_default()
     );
     out.push_str(&summary_table(&report.results));
     out.push('\n');

@@ -283,6 +283,7 @@ pub async fn run(
         },
         timeout_scale: options.timeout_scale,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        peak_rss_kib: crate::memory::peak_rss_kib(),
         counts: report::counts(&results),
         baseline: None,
         results,

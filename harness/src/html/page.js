@@ -131,7 +131,8 @@ function renderImpls() {
     return h("div", { class: "impl" },
       h("h3", {}, r.label),
       h("p", { class: "hint" }, `iut: ${hello(run.iut)}` + (run.iut2.name !== run.iut.name ? ` · iut2: ${hello(run.iut2)}` : "") +
-        ` · ${run.results.length} case(s) in ${(run.duration_ms / 1000).toFixed(1)} s`),
+        ` · ${run.results.length} case(s) in ${(run.duration_ms / 1000).toFixed(1)} s` +
+        (run.peak_rss_kib ? ` · harness peak RSS ${Math.round(run.peak_rss_kib / 1024)} MiB` : "")),
       h("table", {}, head, rows), base);
   });
   $("impls").replaceChildren(...out);
