@@ -20,6 +20,7 @@ pub mod probe;
 pub mod registry;
 pub mod replay_case;
 pub mod report;
+pub mod repro;
 pub mod run;
 pub mod scenario;
 pub mod schedule;

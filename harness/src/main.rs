@@ -38,6 +38,8 @@ enum Command {
     Fuzz(cli::fuzz::FuzzArgs),
     /// Replay a saved fuzz finding against an implementation.
     Replay(cli::replay::ReplayArgs),
+    /// Run one case and write a standalone reproducer of it: repro.py, the application side, REPORT.md.
+    Repro(cli::repro::ReproArgs),
     /// Measure throughput and latency (separate from conformance), or the raw peer's ratios.
     Perf(cli::perf::PerfArgs),
     /// Decode ZMTP octets: greeting, frames and commands, or the first rule they break.
@@ -88,6 +90,7 @@ fn execute(command: Command) -> Result<ExitCode, cli::Error> {
         Command::Probe(args) => block_on(cli::probe::execute(args)),
         Command::Fuzz(args) => block_on(cli::fuzz::execute(args)),
         Command::Replay(args) => block_on(cli::replay::execute(args)),
+        Command::Repro(args) => block_on(cli::repro::execute(args)),
         Command::Decode(args) => cli::decode::execute(args),
         Command::Perf(args) => block_on(cli::perf::execute(args)),
         Command::Driver { name } => Ok(zmtp_harness::driver::run_builtin(&name)),

@@ -64,6 +64,35 @@ pub struct Connection {
     pub writes: Vec<(u64, Vec<u8>)>,
     /// The implementation's answer as recorded.
     pub recorded: Answer,
+    /// The octets the implementation sent, as recorded.
+    #[serde(skip)]
+    pub received: Vec<u8>,
+    /// When they arrived: time (µs since the case started) and length of each chunk.
+    #[serde(skip)]
+    pub received_chunks: Vec<(u64, usize)>,
+}
+
+impl Connection {
+    /// How many octets of the implementation had arrived before write `i`, and when the last
+    /// of them (or the previous write, whichever is later) happened: what the raw peer had
+    /// seen, and since when it had been waiting, when it wrote.
+    pub fn before_write(&self, i: usize) -> (usize, u64) {
+        let Some(&(t, _)) = self.writes.get(i) else {
+            return (self.received.len(), 0);
+        };
+        let prev_write = i
+            .checked_sub(1)
+            .and_then(|j| self.writes.get(j))
+            .map_or(self.opened_us, |w| w.0);
+        let arrived: Vec<&(u64, usize)> = self
+            .received_chunks
+            .iter()
+            .filter(|(at, _)| *at <= t)
+            .collect();
+        let octets = arrived.iter().map(|(_, n)| n).sum();
+        let last_in = arrived.last().map_or(0, |(at, _)| *at);
+        (octets, prev_write.max(last_in))
+    }
 }
 
 /// The implementation's socket: what the driver creates and binds.
@@ -209,62 +238,121 @@ pub fn answer(octets: &[u8], closed: bool) -> Answer {
 
 /// Whether a recorded connection ended by the implementation's doing (FIN, RST, read error).
 fn closed_by_implementation(p: &PeerRecord) -> bool {
-    p.events.iter().any(|e| {
-        serde_json::from_str::<Value>(e.split_once(" ms ").map_or(e.as_str(), |x| x.1))
-            .ok()
-            .is_some_and(|v| {
-                v["event"] == "closed"
-                    && !v["how"]
-                        .as_object()
-                        .is_some_and(|o| o.contains_key("local"))
-            })
+    implementation_closed_at(p).is_some()
+}
+
+/// When the implementation closed a recorded connection (FIN, RST, read error), in ms since
+/// the case started; `None` when it did not (or the raw peer closed it).
+pub fn implementation_closed_at(p: &PeerRecord) -> Option<f64> {
+    p.events.iter().find_map(|e| {
+        let (at, json) = e.trim_start().split_once(" ms ").unwrap_or(("0", e));
+        let v: Value = serde_json::from_str(json).ok()?;
+        let by_implementation = v["event"] == "closed"
+            && !v["how"]
+                .as_object()
+                .is_some_and(|o| o.contains_key("local"));
+        by_implementation.then(|| at.trim().parse().unwrap_or(0.0))
     })
+}
+
+/// How the implementation's socket meets the raw peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Side {
+    /// The implementation binds; the raw peer connects.
+    Binds,
+    /// The implementation connects to the raw peer's listener of this name.
+    Connects(String),
 }
 
 /// The implementation's socket, from the case: its first socket on the implementation that is
 /// bound, with its options and the `set` steps before the raw peer's first connection.
 fn socket_of(case: &Case) -> Result<Socket, ReplayError> {
-    let bound: Vec<&str> = case
+    match iut_socket(case)? {
+        (socket, Side::Binds) => Ok(socket),
+        (_, Side::Connects(_)) => Err(ReplayError::NotReplayable(format!(
+            "case {}: the implementation binds no socket the raw peer connects to (a case where the implementation connects is not replayed)",
+            case.id
+        ))),
+    }
+}
+
+/// The variable a `connect` endpoint names (`${l_ep}` is listener `l`'s address).
+fn variable_of(endpoint: &str) -> Option<&str> {
+    endpoint.strip_prefix("${")?.strip_suffix('}')
+}
+
+/// The implementation's socket that meets the raw peer, and how: its first socket on the
+/// implementation that is bound or connects to a raw-peer listener, with its options and the
+/// `set` steps before the raw peer's first connection (or accept).
+pub fn iut_socket(case: &Case) -> Result<(Socket, Side), ReplayError> {
+    // Each raw-peer listener and the variable its address is saved in.
+    let listeners: Vec<(String, String)> = case
         .steps
         .iter()
         .filter_map(|s| match s {
-            Step::Action(Action::Bind(b)) => Some(b.socket.as_str()),
+            Step::Action(Action::Listen(l)) => Some((
+                l.listener.clone(),
+                l.save
+                    .clone()
+                    .unwrap_or_else(|| format!("{}_ep", l.listener)),
+            )),
             _ => None,
         })
         .collect();
-    let mut socket: Option<(String, Socket)> = None;
+    let listener_of = |endpoint: &str| {
+        let var = variable_of(endpoint)?;
+        listeners
+            .iter()
+            .find(|(_, v)| v == var)
+            .map(|(l, _)| l.clone())
+    };
+    let sides: Vec<(&str, Side)> = case
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Action(Action::Bind(b)) => Some((b.socket.as_str(), Side::Binds)),
+            Step::Action(Action::Connect(c)) => {
+                listener_of(&c.endpoint).map(|l| (c.socket.as_str(), Side::Connects(l)))
+            }
+            _ => None,
+        })
+        .collect();
+    let side_of = |name: &str| sides.iter().find(|(n, _)| *n == name).map(|(_, s)| s);
+    let mut socket: Option<(String, Socket, Side)> = None;
     for s in &case.steps {
         match s {
             Step::Action(Action::Socket(x))
-                if x.on == Role::Iut && socket.is_none() && bound.contains(&x.name.as_str()) =>
+                if x.on == Role::Iut && socket.is_none() && side_of(&x.name).is_some() =>
             {
                 let mut options = Vec::new();
                 for (k, v) in &x.options {
                     options.push((k.clone(), option_value(k, v)?));
                 }
+                let side = side_of(&x.name).cloned().unwrap_or(Side::Binds);
                 socket = Some((
                     x.name.clone(),
                     Socket {
                         socket_type: x.socket_type.clone(),
                         options,
                     },
+                    side,
                 ));
             }
             Step::Action(Action::Set(x)) => {
-                if let Some((name, sock)) = &mut socket
+                if let Some((name, sock, _)) = &mut socket
                     && *name == x.socket
                 {
                     sock.options
                         .push((x.option.clone(), option_value(&x.option, &x.value)?));
                 }
             }
-            Step::Action(Action::PeerConnect(_)) if socket.is_some() => break,
+            Step::Action(Action::PeerConnect(_) | Action::Accept(_)) if socket.is_some() => break,
             _ => {}
         }
     }
-    socket.map(|(_, s)| s).ok_or_else(|| {
+    socket.map(|(_, s, side)| (s, side)).ok_or_else(|| {
         ReplayError::NotReplayable(format!(
-            "case {}: the implementation binds no socket the raw peer connects to (a case where the implementation connects is not replayed)",
+            "case {}: no socket of the implementation binds or connects to a raw-peer listener: the raw peer is not one side of it",
             case.id
         ))
     })
@@ -296,7 +384,7 @@ fn option_value(option: &str, v: &toml::Value) -> Result<Value, ReplayError> {
 }
 
 /// One connection of the recording: its writes and the recorded answer.
-fn connection_of(p: &PeerRecord) -> Option<Connection> {
+pub fn connection_of(p: &PeerRecord) -> Option<Connection> {
     let first = p.chunks.first()?;
     let by = |d: Direction| p.chunks.iter().filter(move |c: &&Chunk| c.dir == d);
     let writes: Vec<(u64, Vec<u8>)> = by(Direction::Out)
@@ -308,6 +396,8 @@ fn connection_of(p: &PeerRecord) -> Option<Connection> {
         opened_us: first.t_us,
         writes,
         recorded: answer(&received, closed_by_implementation(p)),
+        received,
+        received_chunks: by(Direction::In).map(|c| (c.t_us, c.bytes.len())).collect(),
     })
 }
 

@@ -13,6 +13,7 @@ pub mod outputs;
 pub mod perf;
 pub mod probe;
 pub mod replay;
+pub mod repro;
 pub mod run;
 pub mod shard;
 
@@ -57,6 +58,9 @@ pub enum Error {
     /// No case matched the selection, or no case has the id asked for.
     #[error("{0}")]
     NoCase(String),
+    /// No reproducer can be written for the case.
+    #[error(transparent)]
+    Repro(#[from] zmtp_harness::repro::ReproError),
     /// A library reported a failure in words (probe, network fuzzer, replay, coverage).
     #[error("{0}")]
     Failed(String),
