@@ -68,9 +68,34 @@ fn perf_runs_end_to_end_against_libzmq() {
         );
         assert!(c["delivered"].as_f64().unwrap() > 0.0);
     }
+    // REQ/REP latency: each set-up through echo/ping_pong, then the raw peer's floor.
     let latency = report["latency"].as_array().unwrap();
-    assert_eq!(latency.len(), 1);
-    assert!(latency[0]["p50_us"]["median"].as_f64().unwrap() > 0.0);
+    let setups: Vec<_> = latency
+        .iter()
+        .map(|c| c["setup"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        setups,
+        [
+            "iut REQ → raw REP",
+            "raw REQ → iut REP",
+            "iut REQ → iut2 REP",
+            "raw REQ ↔ raw REP"
+        ]
+    );
+    for c in latency {
+        assert!(c["error"].is_null(), "latency cell failed: {c}");
+        assert_eq!(c["runs"].as_array().unwrap().len(), 2, "{c}");
+        let (p50, p99, max) = (
+            c["p50_us"]["median"].as_f64().unwrap(),
+            c["p99_us"]["median"].as_f64().unwrap(),
+            c["max_us"]["median"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{c}");
+        for r in c["runs"].as_array().unwrap() {
+            assert_eq!(r["mismatched"], 0, "{c}");
+        }
+    }
     assert!(!report["notes"].as_array().unwrap().is_empty());
 
     let json = dir.join("ratios.json");

@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::burst::check_burst_params;
+use crate::roundtrip::{
+    EchoArgs, EchoReport, PingPongArgs, PingPongReport, RoundTripError, check_echo,
+    check_ping_pong, ping_payload,
+};
 use crate::runner::{BurstRunner, DrainPolicy, SendOutcome};
 use crate::{
     BurstArgs, DrainAccumulator, DrainArgs, EventRecord, EventsArgs, EventsReport, HelloInfo,
@@ -372,6 +376,8 @@ fn socket_of(request: &Request) -> Option<&str> {
         Request::Drain(a) => &a.socket,
         Request::Events(a) => &a.socket,
         Request::Close(a) => &a.socket,
+        Request::Echo(a) => &a.socket,
+        Request::PingPong(a) => &a.socket,
         Request::Hello | Request::Socket(_) | Request::Exit | Request::Zap(_) => return None,
     })
 }
@@ -433,6 +439,8 @@ async fn run<D: Driver>(
                     .with_all(&change.stats),
             )
         }
+        Request::Echo(a) => echo(d, a, stopped).await?,
+        Request::PingPong(a) => ping_pong(d, a, stopped).await?,
         Request::Exit => Done::ok(),
     })
 }
@@ -531,6 +539,141 @@ async fn drain<D: Driver>(d: &mut D, a: &DrainArgs, stopped: &dyn Fn() -> bool) 
         Outcome::Ok
     };
     Ok(Done(Reply::new(None, outcome).with_all(&report)))
+}
+
+/// Why a round-trip loop stopped without finishing: a signal, or else the deadline.
+fn cut_short(stopped: &dyn Fn() -> bool) -> &'static str {
+    if stopped() { "interrupted" } else { "timeout" }
+}
+
+/// The reply of a round-trip op: `ok` once something was done, `error` when a library error
+/// stopped it before that, else `timeout` (DRV-69, DRV-70).
+fn round_trip_done<T: serde::Serialize>(
+    done: u64,
+    first_error: &Option<RoundTripError>,
+    report: &T,
+) -> Done {
+    match (done, first_error) {
+        (0, Some(e)) => Done(Reply::error(None, &e.code, e.message.as_str())),
+        (0, None) => Done(Reply::new(None, Outcome::Timeout).with_all(report)),
+        _ => Done(Reply::ok(None).with_all(report)),
+    }
+}
+
+/// A fault as the `first_error` of a round-trip op.
+fn round_trip_error(f: Fault) -> RoundTripError {
+    RoundTripError {
+        code: f.code().unwrap_or("ENOTSUP").into(),
+        message: f.message().into(),
+    }
+}
+
+/// `echo`: receives a message and sends it back unchanged, `count` times (DRV-69).
+async fn echo<D: Driver>(d: &mut D, a: &EchoArgs, stopped: &dyn Fn() -> bool) -> OpResult<Done> {
+    check_echo(a).map_err(Fault::invalid)?;
+    let start = Instant::now();
+    let deadline = start + Duration::from_millis(a.timeout_ms);
+    let mut report = EchoReport::default();
+    let stop = loop {
+        if report.served == a.count {
+            break "complete";
+        }
+        if stopped() || Instant::now() >= deadline {
+            break cut_short(stopped);
+        }
+        let parts = match d.recv(&a.socket, deadline).await {
+            Ok(Some(parts)) => parts,
+            Ok(None) => continue,
+            Err(f) => {
+                report.first_error = Some(round_trip_error(f));
+                break "error";
+            }
+        };
+        match d.send(&a.socket, parts, false, deadline).await {
+            Ok(Sent::Accepted) => report.served += 1,
+            Ok(Sent::NotAccepted) => break cut_short(stopped),
+            Err(f) => {
+                report.first_error = Some(round_trip_error(f));
+                break "error";
+            }
+        }
+    };
+    report.stopped = stop.into();
+    report.elapsed_us = start.elapsed().as_micros() as u64;
+    Ok(round_trip_done(report.served, &report.first_error, &report))
+}
+
+/// One timed round trip of `ping_pong`: the reply's frames, or why there is none.
+enum Trip {
+    Reply(Parts),
+    Stopped(&'static str),
+}
+
+/// Sends `message` and receives the reply before `deadline`.
+async fn trip<D: Driver>(
+    d: &mut D,
+    socket: &str,
+    message: Parts,
+    deadline: Instant,
+    stopped: &dyn Fn() -> bool,
+) -> Result<Trip, Fault> {
+    if d.send(socket, message, false, deadline).await? == Sent::NotAccepted {
+        return Ok(Trip::Stopped(cut_short(stopped)));
+    }
+    Ok(match d.recv(socket, deadline).await? {
+        Some(parts) => Trip::Reply(parts),
+        None => Trip::Stopped(cut_short(stopped)),
+    })
+}
+
+/// `ping_pong`: `count` round trips, each timed inside the driver (DRV-70).
+async fn ping_pong<D: Driver>(
+    d: &mut D,
+    a: &PingPongArgs,
+    stopped: &dyn Fn() -> bool,
+) -> OpResult<Done> {
+    check_ping_pong(a).map_err(Fault::invalid)?;
+    let start = Instant::now();
+    let deadline = start + Duration::from_millis(a.timeout_ms);
+    let mut report = PingPongReport {
+        rtt_ns: Vec::with_capacity(a.count as usize),
+        ..PingPongReport::default()
+    };
+    let mut stop = "complete";
+    for i in 0..a.count {
+        if stopped() || Instant::now() >= deadline {
+            stop = cut_short(stopped);
+            break;
+        }
+        let payload = ping_payload(i, a.size as usize);
+        let message = vec![payload.clone()];
+        let t0 = Instant::now();
+        match trip(d, &a.socket, message, deadline, stopped).await {
+            Ok(Trip::Reply(parts)) => {
+                report.rtt_ns.push(t0.elapsed().as_nanos() as u64);
+                report.round_trips += 1;
+                if parts.len() != 1 || parts[0] != payload {
+                    report.mismatched += 1;
+                }
+            }
+            Ok(Trip::Stopped(why)) => {
+                stop = why;
+                break;
+            }
+            Err(f) => {
+                report.first_error = Some(round_trip_error(f));
+                stop = "error";
+                break;
+            }
+        }
+    }
+    report.stopped = stop.into();
+    report.elapsed_us = start.elapsed().as_micros() as u64;
+    Ok(round_trip_done(
+        report.round_trips,
+        &report.first_error,
+        &report,
+    ))
 }
 
 /// `events`: waits until the socket has an event, the deadline passes or a signal comes.
@@ -809,6 +952,45 @@ mod tests {
         assert!(r["elapsed_ms"].is_u64());
         let (reply, flow) = block_on(dispatch(&mut d, r#"{"id":8,"op":"exit"}"#, &|| false));
         assert_eq!((reply.result, flow), (Outcome::Ok, Flow::Exit));
+    }
+
+    #[test]
+    fn ping_pong_times_each_round_trip_and_echo_stops_on_its_deadline() {
+        // The fake's socket is a queue: what a ping sends comes back as its reply.
+        let mut d = fake(4);
+        let r = ask(
+            &mut d,
+            r#"{"id":2,"op":"ping_pong","socket":"s1","count":3,"size":2}"#,
+        );
+        assert_eq!(
+            (
+                r["result"].as_str(),
+                r["round_trips"].as_u64(),
+                r["rtt_ns"].as_array().map(Vec::len),
+                r["mismatched"].as_u64(),
+                r["stopped"].as_str()
+            ),
+            (Some("ok"), Some(3), Some(3), Some(0), Some("complete"))
+        );
+        let r = ask(
+            &mut d,
+            r#"{"id":3,"op":"ping_pong","socket":"s1","count":0}"#,
+        );
+        assert_eq!(r["code"], "EINVAL");
+        let r = ask(
+            &mut d,
+            r#"{"id":4,"op":"echo","socket":"s1","count":2,"timeout_ms":20}"#,
+        );
+        assert_eq!(
+            (
+                r["result"].as_str(),
+                r["served"].as_u64(),
+                r["stopped"].as_str()
+            ),
+            (Some("timeout"), Some(0), Some("timeout"))
+        );
+        let r = ask(&mut d, r#"{"id":5,"op":"echo","socket":"s9","count":1}"#);
+        assert_eq!(r["code"], "ENOTSOCK");
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub const OPS: &[&str] = &[
     "close",
     "exit",
     "zap",
+    "echo",
+    "ping_pong",
 ];
 
 /// Socket type names, upper case, as used by `socket` and `hello.socket_types`.
@@ -478,6 +480,10 @@ pub enum Request {
     Exit,
     /// Install, replace or remove the ZAP handler.
     Zap(crate::zap::ZapArgs),
+    /// Serve requests, sending each back unchanged.
+    Echo(crate::roundtrip::EchoArgs),
+    /// Timed request-reply round trips.
+    PingPong(crate::roundtrip::PingPongArgs),
 }
 
 impl Request {
@@ -501,6 +507,8 @@ impl Request {
             Self::Close(_) => "close",
             Self::Exit => "exit",
             Self::Zap(_) => "zap",
+            Self::Echo(_) => "echo",
+            Self::PingPong(_) => "ping_pong",
         }
     }
 

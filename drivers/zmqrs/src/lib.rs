@@ -61,6 +61,8 @@ const OPS: &[&str] = &[
     "events",
     "close",
     "exit",
+    "echo",
+    "ping_pong",
 ];
 
 /// Limitations and divergences reported in `hello.notes` (DRV-26).

@@ -15,9 +15,9 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use zmtp_driver_protocol::{
-    BurstArgs, BurstReport, CloseArgs, DrainArgs, DrainReport, EndpointArgs, EventsArgs,
-    EventsReport, GetsockoptArgs, HelloInfo, Outcome, PROTOCOL_VERSION, RecvArgs, Reply, Request,
-    SendArgs, SetsockoptArgs, SocketArgs, encode_parts,
+    BurstArgs, BurstReport, CloseArgs, DrainArgs, DrainReport, EchoArgs, EchoReport, EndpointArgs,
+    EventsArgs, EventsReport, GetsockoptArgs, HelloInfo, Outcome, PROTOCOL_VERSION, PingPongArgs,
+    PingPongReport, RecvArgs, Reply, Request, SendArgs, SetsockoptArgs, SocketArgs, encode_parts,
 };
 
 use super::registry::DriverCommand;
@@ -871,6 +871,39 @@ impl DriverProcess {
         }
         let report = self.payload("drain", &r)?;
         Ok((r.result, report))
+    }
+
+    /// Turns an `ok` or `timeout` reply of a reporting op into its outcome and report, and any
+    /// other reply into [`DriverError::Refused`].
+    fn report<T: serde::de::DeserializeOwned>(
+        &self,
+        op: &str,
+        r: Reply,
+    ) -> Result<(Outcome, T), DriverError> {
+        if r.result != Outcome::Timeout {
+            self.require_ok(op, r.clone())?;
+        }
+        Ok((r.result, self.payload(op, &r)?))
+    }
+
+    /// `echo` (DRV-69): the outcome (`ok`, or `timeout` when no request came) and the report.
+    pub async fn echo(&mut self, args: &EchoArgs) -> Result<(Outcome, EchoReport), DriverError> {
+        let bound = self.ms(args.timeout_ms);
+        let r = self.request(&Request::Echo(args.clone()), bound).await?;
+        self.report("echo", r)
+    }
+
+    /// `ping_pong` (DRV-70): the outcome (`ok`, or `timeout` when no round trip completed) and
+    /// the report with every round-trip time.
+    pub async fn ping_pong(
+        &mut self,
+        args: &PingPongArgs,
+    ) -> Result<(Outcome, PingPongReport), DriverError> {
+        let bound = self.ms(args.timeout_ms);
+        let r = self
+            .request(&Request::PingPong(args.clone()), bound)
+            .await?;
+        self.report("ping_pong", r)
     }
 
     /// `events`: the outcome (`ok`, or `timeout` when none came) and the events.

@@ -7,10 +7,12 @@ use serde_json::{Map, Value, json};
 use super::CheckRecord;
 use super::session::{Checked, Cx, Failure, Passed, Session, brief, ensure, expect, op_of};
 use crate::driver::DriverProcess;
+use crate::driver::protocol::roundtrip::{ECHO_MAX_COUNT, PING_PONG_MAX_COUNT, PING_PONG_MAX_SIZE};
 use crate::driver::protocol::{
-    BurstArgs, BurstReport, DrainArgs, DrainReport, EventsReport, HelloInfo, OPTIONS, OptionKind,
-    Outcome, PROTOCOL_VERSION, Reply, SOCKET_TYPES, burst,
+    BurstArgs, BurstReport, DrainArgs, DrainReport, EchoArgs, EventsReport, HelloInfo, OPTIONS,
+    OptionKind, Outcome, PROTOCOL_VERSION, PingPongArgs, Reply, SOCKET_TYPES, burst,
 };
+use crate::perf::latency;
 
 const ANY_PORT: &str = "tcp://127.0.0.1:0";
 /// `max_messages` for a drain that should stop on time, not on a count (below 2^53, DRV-06).
@@ -242,6 +244,27 @@ pub(crate) async fn run_all(s: &mut Session) -> Vec<CheckRecord> {
         &["DRV-13", "DRV-44"],
         "an empty drain stops when quiet, or at its deadline",
         drain_deadline,
+    )
+    .await;
+    s.check(
+        "ping-pong",
+        &["DRV-70", "DRV-13"],
+        "ping_pong times round trips against the raw peer's REP, counts wrong replies, stops at its deadline; bad counts and sizes are EINVAL",
+        ping_pong,
+    )
+    .await;
+    s.check(
+        "echo",
+        &["DRV-69", "DRV-13"],
+        "echo sends the raw peer's requests back unchanged and stops at its deadline; a bad count is EINVAL",
+        echo,
+    )
+    .await;
+    s.check(
+        "sigterm-echo",
+        &["DRV-22", "DRV-69"],
+        "SIGTERM during an echo waiting for requests: it answers stopped interrupted, then status 0",
+        sigterm_echo,
     )
     .await;
     s.check(
@@ -1268,6 +1291,255 @@ async fn drain_deadline(d: &mut DriverProcess, cx: &Cx) -> Checked {
         "stopped quiet after {} ms, stopped timeout after {} ms",
         took.as_millis(),
         took2.as_millis()
+    )))
+}
+
+/// The raw peer of `socket_type` connected to a new bound `ty` socket of the driver.
+async fn with_raw(
+    d: &mut DriverProcess,
+    ty: &str,
+    raw_type: &str,
+) -> Result<(String, std::sync::Arc<crate::peer::PeerConn>), Failure> {
+    let s = d.socket(ty).await?;
+    let ep = d.bind(&s, ANY_PORT).await?;
+    let raw = latency::raw_keeping(&ep, raw_type)
+        .await
+        .map_err(|e| Failure(format!("raw {raw_type} to {ep}: {e}")))?;
+    Ok((s, raw))
+}
+
+/// Requests `fields` of `op` that must each answer `error` `EINVAL`.
+async fn all_einval(
+    d: &mut DriverProcess,
+    op_name: &str,
+    cases: Vec<Value>,
+) -> Result<(), Failure> {
+    for fields in cases {
+        let shown = fields.to_string();
+        let r = op(d, op_name, fields).await?;
+        expect(&r, Outcome::Error, Some("EINVAL")).map_err(|f| {
+            Failure(format!(
+                "{op_name} {}: {}",
+                crate::driver_check::cut(&shown, 60),
+                f.0
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+async fn ping_pong(d: &mut DriverProcess, cx: &Cx) -> Checked {
+    let (req, raw) = with_raw(d, "REQ", "REP").await?;
+    let r = op(d, "ping_pong", json!({"socket": req, "count": 0})).await?;
+    if let Some(v) = cx.optional("ping_pong", &r) {
+        raw.close(crate::peer::CloseHow::Rst).await;
+        return v;
+    }
+    expect(&r, Outcome::Error, Some("EINVAL"))?;
+    all_einval(
+        d,
+        "ping_pong",
+        vec![
+            json!({"socket": req, "count": PING_PONG_MAX_COUNT + 1}),
+            json!({"socket": req, "count": 1, "size": PING_PONG_MAX_SIZE + 1}),
+            json!({"socket": req, "count": -1}),
+        ],
+    )
+    .await?;
+    let args = PingPongArgs {
+        socket: req.clone(),
+        count: 50,
+        size: 100,
+        timeout_ms: 10_000,
+    };
+    let (pp, served) = tokio::join!(
+        d.ping_pong(&args),
+        latency::raw_echo(&raw, 50, Duration::from_secs(10))
+    );
+    let (o, rep) = pp?;
+    served.map_err(|e| Failure(format!("the raw REP answering: {e}")))?;
+    ensure(
+        o == Outcome::Ok
+            && rep.round_trips == 50
+            && rep.rtt_ns.len() == 50
+            && rep.mismatched == 0
+            && rep.stopped == "complete",
+        || {
+            format!(
+                "50 round trips of 100 octets: {o}, round_trips {}, {} times, mismatched {}, stopped {}",
+                rep.round_trips,
+                rep.rtt_ns.len(),
+                rep.mismatched,
+                rep.stopped
+            )
+        },
+    )?;
+    let total_us = rep.rtt_ns.iter().sum::<u64>() / 1000;
+    ensure(
+        rep.rtt_ns.iter().all(|&t| t > 0) && total_us <= rep.elapsed_us + 1000,
+        || {
+            format!(
+                "round-trip times must be positive and within the op: sum {total_us} µs, elapsed_us {}",
+                rep.elapsed_us
+            )
+        },
+    )?;
+    // Two replies that are not the requests: counted as mismatched, still round trips.
+    let wrong = async {
+        for n in 1..=2u64 {
+            latency::raw_next(&raw, Duration::from_secs(10))
+                .await
+                .map_err(|e| Failure(format!("the raw REP: {e}")))?
+                .ok_or_else(|| {
+                    Failure(format!("the raw REP's connection closed at request {n}"))
+                })?;
+            raw.send_message(&[Vec::new(), b"not it".to_vec()], Duration::from_secs(5))
+                .await
+                .map_err(|e| Failure(format!("the raw REP: {e}")))?;
+        }
+        Ok::<_, Failure>(())
+    };
+    let two = PingPongArgs {
+        count: 2,
+        ..args.clone()
+    };
+    let (pp, wrote) = tokio::join!(d.ping_pong(&two), wrong);
+    wrote?;
+    let (o, bad) = pp?;
+    ensure(
+        o == Outcome::Ok && bad.round_trips == 2 && bad.mismatched == 2,
+        || {
+            format!(
+                "two wrong replies: {o}, round_trips {}, mismatched {} (expected 2 and 2)",
+                bad.round_trips, bad.mismatched
+            )
+        },
+    )?;
+    // The raw REP stops answering: the deadline.
+    let t = Instant::now();
+    let (o, late) = d
+        .ping_pong(&PingPongArgs {
+            count: 3,
+            timeout_ms: 300,
+            ..args
+        })
+        .await?;
+    let took = t.elapsed();
+    raw.close(crate::peer::CloseHow::Rst).await;
+    ensure(
+        o == Outcome::Timeout && late.round_trips == 0 && late.stopped == "timeout",
+        || {
+            format!(
+                "no reply (timeout_ms 300): {o}, round_trips {}, stopped {}",
+                late.round_trips, late.stopped
+            )
+        },
+    )?;
+    ensure(
+        took >= Duration::from_millis(290) && took <= Duration::from_millis(300) + cx.bound(600),
+        || format!("timeout_ms 300 answered after {} ms", took.as_millis()),
+    )?;
+    let mut sorted = rep.rtt_ns.clone();
+    sorted.sort_unstable();
+    Ok(Passed::Yes(format!(
+        "50 round trips of 100 octets, median {} µs; 2 wrong replies counted; no reply: timeout after {} ms",
+        sorted[25] / 1000,
+        took.as_millis()
+    )))
+}
+
+async fn echo(d: &mut DriverProcess, cx: &Cx) -> Checked {
+    let (rep, raw) = with_raw(d, "REP", "REQ").await?;
+    let r = op(d, "echo", json!({"socket": rep, "count": 0})).await?;
+    if let Some(v) = cx.optional("echo", &r) {
+        raw.close(crate::peer::CloseHow::Rst).await;
+        return v;
+    }
+    expect(&r, Outcome::Error, Some("EINVAL"))?;
+    all_einval(
+        d,
+        "echo",
+        vec![
+            json!({"socket": rep, "count": ECHO_MAX_COUNT + 1}),
+            json!({"socket": rep, "count": "many"}),
+        ],
+    )
+    .await?;
+    let args = EchoArgs {
+        socket: rep.clone(),
+        count: 20,
+        timeout_ms: 10_000,
+    };
+    let (served, trips) = tokio::join!(
+        d.echo(&args),
+        latency::raw_ping(&raw, 20, 64, Duration::from_secs(10))
+    );
+    let (o, report) = served?;
+    let trips = trips.map_err(|e| Failure(format!("the raw REQ: {e}")))?;
+    ensure(
+        o == Outcome::Ok && report.served == 20 && report.stopped == "complete",
+        || {
+            format!(
+                "20 requests: {o}, served {}, stopped {}",
+                report.served, report.stopped
+            )
+        },
+    )?;
+    ensure(trips.rtt_ns.len() == 20 && trips.mismatched == 0, || {
+        format!(
+            "the raw REQ got {} replies, {} not its request",
+            trips.rtt_ns.len(),
+            trips.mismatched
+        )
+    })?;
+    let t = Instant::now();
+    let (o, idle) = d
+        .echo(&EchoArgs {
+            count: 5,
+            timeout_ms: 300,
+            ..args
+        })
+        .await?;
+    let took = t.elapsed();
+    raw.close(crate::peer::CloseHow::Rst).await;
+    ensure(
+        o == Outcome::Timeout && idle.served == 0 && idle.stopped == "timeout",
+        || {
+            format!(
+                "no request (timeout_ms 300): {o}, served {}, stopped {}",
+                idle.served, idle.stopped
+            )
+        },
+    )?;
+    ensure(
+        took >= Duration::from_millis(290) && took <= Duration::from_millis(300) + cx.bound(600),
+        || format!("timeout_ms 300 answered after {} ms", took.as_millis()),
+    )?;
+    Ok(Passed::Yes(format!(
+        "20 requests of 64 octets sent back unchanged; no request: timeout after {} ms",
+        took.as_millis()
+    )))
+}
+
+async fn sigterm_echo(d: &mut DriverProcess, cx: &Cx) -> Checked {
+    if !cx.has_op("echo") {
+        return Ok(Passed::Unsupported("`echo` is not in hello.ops".into()));
+    }
+    let s = d.socket("REP").await?;
+    d.bind(&s, ANY_PORT).await?;
+    let args = EchoArgs {
+        socket: s,
+        count: 5,
+        timeout_ms: 10_000,
+    };
+    let ((_, rep), after) = during_signal(d, cx, async |d| Ok(d.echo(&args).await?)).await?;
+    ensure(rep.stopped == "interrupted", || {
+        format!("echo stopped {:?}, expected interrupted", rep.stopped)
+    })?;
+    let exit = exits_zero(d, cx, "the reply").await?;
+    Ok(Passed::Yes(format!(
+        "echo stopped interrupted {} ms after the signal; {exit}",
+        after.as_millis()
     )))
 }
 

@@ -608,6 +608,23 @@ impl PeerConn {
         f(&self.shared.lock())
     }
 
+    /// Removes the received messages from the record and returns them, oldest first (the
+    /// counters stay): a request-reply loop answers each message and keeps the record small.
+    pub fn take_messages(&self) -> Vec<Vec<Bytes>> {
+        let mut s = self.shared.lock();
+        let (messages, rest): (Vec<PeerEvent>, Vec<PeerEvent>) = std::mem::take(&mut s.events)
+            .into_iter()
+            .partition(|e| matches!(e.kind, PeerEventKind::Message { .. }));
+        s.events = rest;
+        messages
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                PeerEventKind::Message { parts } => Some(parts),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Waits until `pred` holds on the recorded state, at most `timeout`.
     pub async fn wait_until(
         &self,

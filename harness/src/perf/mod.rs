@@ -11,10 +11,13 @@
 //! the raw peer, the read that brought the last message). Each cell is calibrated, then run
 //! several times, and reported as min / median / max.
 //!
-//! REQ/REP latency needs a request-reply loop inside the driver, which the driver protocol has
-//! no op for; the suite measures the raw peer's own floor (raw REQ ↔ raw REP over TCP) and says
-//! so. [`ratio`] measures whether the raw peer keeps up with libzmq (issue 12, item 4).
+//! REQ/REP latency ([`latency`]): the implementation's REQ makes round trips inside its driver
+//! (`ping_pong`, timed there) and its REP answers inside the driver (`echo`), against the raw
+//! peer both ways and against the second implementation; the raw peer's own floor (raw REQ ↔
+//! raw REP over TCP) is the last row. [`ratio`] measures whether the raw peer keeps up with
+//! libzmq (issue 12, item 4).
 
+pub mod latency;
 mod link;
 pub mod ratio;
 pub mod raw;
@@ -203,7 +206,8 @@ pub struct Cell {
 /// REQ/REP latency of one set-up and size.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyCell {
-    /// Which ends: `raw REQ ↔ raw REP`.
+    /// Which ends: `iut REQ → raw REP`, `raw REQ → iut REP`, `iut REQ → iut2 REP`, or the
+    /// raw peer's floor `raw REQ ↔ raw REP`.
     pub setup: String,
     /// Payload octets.
     pub size: usize,
@@ -257,7 +261,7 @@ pub struct PerfConfig {
     pub run: Duration,
     /// Timed runs per cell.
     pub runs: usize,
-    /// Whether to measure the raw peer's REQ/REP latency floor.
+    /// Whether to measure REQ/REP latency (each set-up, and the raw peer's floor).
     pub latency: bool,
 }
 
@@ -321,11 +325,16 @@ pub async fn run(
             }
         }
     }
+    let mut latency = Vec::new();
+    if config.latency {
+        for &setup in &config.setups {
+            latency.extend(latency::measure_setup(&mut iut, &mut iut2, setup, config).await);
+        }
+    }
     let report_iut = describe(&iut);
     let report_iut2 = describe(&iut2);
     stop_driver(iut).await;
     stop_driver(iut2).await;
-    let mut latency = Vec::new();
     if config.latency {
         for &size in &config.sizes {
             latency.push(latency_cell(size, config).await);
@@ -358,15 +367,17 @@ pub fn notes() -> Vec<String> {
         "The raw peer counts messages without keeping them in perf runs; its octet transcript \
          keeps the first MiB per direction, as in every run."
             .into(),
-        "REQ/REP latency of an implementation is not measured: the driver protocol has no op \
-         that answers requests (REP) or makes round trips (REQ) inside the driver, so every \
-         round trip would include two JSON lines. The latency rows are the raw peer's own floor \
-         (raw REQ ↔ raw REP over TCP); an `echo`/`round_trips` op in every driver would \
-         close the gap."
+        "REQ/REP latency: a driver's REQ times each round trip inside the driver (`ping_pong`), \
+         a driver's REP answers inside the driver (`echo`), the raw peer times its own round \
+         trips; no driver-protocol line is in the timed path. Each run is sized to the run \
+         length from a 50-round-trip warm-up; p50/p99/max are nearest-rank percentiles of one \
+         run, shown as the median (min–max) over the runs. `raw REQ ↔ raw REP` is the raw \
+         peer's own floor over TCP."
             .into(),
     ]
 }
 
+/// The raw peer's own REQ/REP floor at `size`.
 async fn latency_cell(size: usize, config: &PerfConfig) -> LatencyCell {
     let mut runs = Vec::new();
     let mut error = None;
@@ -379,13 +390,5 @@ async fn latency_cell(size: usize, config: &PerfConfig) -> LatencyCell {
             }
         }
     }
-    LatencyCell {
-        setup: "raw REQ ↔ raw REP".into(),
-        size,
-        p50_us: Spread::of(runs.iter().map(|r| r.p50_us)),
-        p99_us: Spread::of(runs.iter().map(|r| r.p99_us)),
-        max_us: Spread::of(runs.iter().map(|r| r.max_us)),
-        runs,
-        error,
-    }
+    latency::cell("raw REQ ↔ raw REP", size, runs, error)
 }

@@ -183,6 +183,8 @@ pub struct LatencyRun {
     pub p99_us: f64,
     /// Longest.
     pub max_us: f64,
+    /// Replies that were not their request's octets (0 where the run does not compare).
+    pub mismatched: u64,
 }
 
 /// REQ/REP round trips between two raw peers over real TCP (the raw peer as REQ and as REP),
@@ -264,7 +266,8 @@ pub async fn latency_floor(
     Ok(latency_run(rtts))
 }
 
-/// Percentiles of round-trip times (microseconds).
+/// Percentiles of round-trip times (microseconds): the value at nearest rank
+/// `round((n - 1) × q)` of the sorted times, so p50 of 1..=100 is 51 and p99 is 99.
 pub fn latency_run(mut rtts: Vec<f64>) -> LatencyRun {
     rtts.sort_by(f64::total_cmp);
     let at = |q: f64| {
@@ -279,6 +282,7 @@ pub fn latency_run(mut rtts: Vec<f64>) -> LatencyRun {
         p50_us: at(0.5),
         p99_us: at(0.99),
         max_us: rtts.last().copied().unwrap_or(0.0),
+        mismatched: 0,
     }
 }
 

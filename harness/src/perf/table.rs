@@ -93,21 +93,25 @@ fn latency_text(c: &LatencyCell) -> Vec<String> {
         s.map(|s| format!("{:.1} ({:.1}–{:.1})", s.median, s.min, s.max))
             .unwrap_or_else(|| c.error.clone().unwrap_or_else(|| "·".into()))
     };
+    let trips = c.runs.iter().map(|r| r.round_trips).sum::<u64>();
+    let wrong = c.runs.iter().map(|r| r.mismatched).sum::<u64>();
+    let trips = if wrong > 0 {
+        format!("{trips} ({wrong} wrong replies)")
+    } else {
+        trips.to_string()
+    };
     vec![
         c.setup.clone(),
         size_name(c.size),
-        c.runs
-            .iter()
-            .map(|r| r.round_trips)
-            .sum::<u64>()
-            .to_string(),
+        trips,
         f(c.p50_us),
         f(c.p99_us),
         f(c.max_us),
     ]
 }
 
-/// The latency table (microseconds, median over the runs with min–max).
+/// The latency table (microseconds, median over the runs with min–max; the round trips of all
+/// runs, with the replies that were not their request where there were any).
 pub fn render_latency(cells: &[LatencyCell]) -> String {
     if cells.is_empty() {
         return String::new();
