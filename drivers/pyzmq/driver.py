@@ -28,7 +28,8 @@ import zmq
 PROTOCOL_VERSION = 1
 TICK_MS = 20
 OPS = ["hello", "socket", "setsockopt", "getsockopt", "bind", "connect", "disconnect",
-       "unbind", "send", "send_part", "send_burst", "recv", "drain", "events", "close", "exit", "zap"]
+       "unbind", "send", "send_part", "send_burst", "recv", "drain", "events", "close", "exit", "zap",
+       "echo", "ping_pong"]
 SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
                 "XPUB", "XSUB", "STREAM"]
 # option name -> kind: "int", "bool" or "hex" (binary values travel as hex strings)
@@ -134,6 +135,12 @@ class ZapPolicy:
         else:
             raise Failure("EINVAL", "curve must be \"any\" or a list of keys")
         self.null = bool(req.get("null", False))
+        texts = {"300": b"Temporary failure", "400": b"Invalid credentials",
+                 "500": b"Internal error"}
+        status = req.get("refuse_status", "400")
+        if status not in texts:
+            raise Failure("EINVAL", "refuse_status must be \"300\", \"400\" or \"500\"")
+        self.refuse = (status.encode(), texts[status])
         self.stats = {"requests": 0, "accepted": 0, "refused": 0}
 
     def decide(self, mech, creds):
@@ -145,7 +152,7 @@ class ZapPolicy:
                 (self.curve_any or creds[0] in self.curve_keys):
             return b"200", b"OK", creds[0].hex().encode()
         if mech in (b"NULL", b"PLAIN", b"CURVE"):
-            return b"400", b"Invalid credentials", b""
+            return self.refuse[0], self.refuse[1], b""
         return b"400", b"Unsupported mechanism", b""
 
     def answer(self, req):
@@ -475,6 +482,70 @@ class Driver:
                 last = time.monotonic()
         rep = acc.report(stopped, int((time.monotonic() - start) * 1e6))
         return ("ok" if acc.messages else "timeout", rep)
+
+    def round_trip_reply(self, done, r, start):
+        """echo/ping_pong: ok once something was done, error if a library error came first,
+        else timeout (DRV-69, DRV-70)."""
+        r["elapsed_us"] = int((time.monotonic() - start) * 1e6)
+        if done:
+            return ("ok", r)
+        if r["first_error"]:
+            raise Failure(r["first_error"]["code"], r["first_error"]["message"])
+        return ("timeout", r)
+
+    def op_echo(self, req):
+        """Send each received message back unchanged, count times (DRV-69)."""
+        s = self.sock(req)["sock"]
+        count = uint(req, "count")
+        if not 1 <= count <= 1000000:
+            raise Failure("EINVAL", "count must be 1..1000000")
+        start = time.monotonic()
+        deadline = start + uint(req, "timeout_ms", 10000) / 1000.0
+        r = {"served": 0, "stopped": "complete", "first_error": None}
+        while r["served"] < count:
+            try:
+                parts = self.recv_parts(s, deadline)
+                if parts is not None and self.send_parts(s, parts, False, deadline):
+                    r["served"] += 1
+                    continue
+            except zmq.ZMQError as e:
+                r["first_error"] = {"code": errno_name(e), "message": str(e)}
+                r["stopped"] = "error"
+                break
+            r["stopped"] = "interrupted" if self.stop else "timeout"
+            break
+        return self.round_trip_reply(r["served"], r, start)
+
+    def op_ping_pong(self, req):
+        """count round trips of size octets, each timed here in nanoseconds (DRV-70)."""
+        s = self.sock(req)["sock"]
+        count, size = uint(req, "count"), uint(req, "size", 0)
+        if not 1 <= count <= 100000 or size > 16 << 20:
+            raise Failure("EINVAL", "count must be 1..100000 and size at most 16 MiB")
+        start = time.monotonic()
+        deadline = start + uint(req, "timeout_ms", 10000) / 1000.0
+        base = bytes(range(256)) * ((size + 511) // 256)
+        r = {"round_trips": 0, "rtt_ns": [], "mismatched": 0, "stopped": "complete",
+             "first_error": None}
+        for i in range(count):
+            payload = base[i % 256:i % 256 + size]
+            t = time.perf_counter_ns()
+            try:
+                reply = None
+                if self.send_parts(s, [payload], False, deadline):
+                    reply = self.recv_parts(s, deadline)
+            except zmq.ZMQError as e:
+                r["first_error"] = {"code": errno_name(e), "message": str(e)}
+                r["stopped"] = "error"
+                break
+            if reply is None:
+                r["stopped"] = "interrupted" if self.stop else "timeout"
+                break
+            r["rtt_ns"].append(time.perf_counter_ns() - t)
+            r["round_trips"] += 1
+            if reply != [payload]:
+                r["mismatched"] += 1
+        return self.round_trip_reply(r["round_trips"], r, start)
 
     def op_events(self, req):
         s = self.sock(req)
