@@ -355,6 +355,27 @@ pub struct CurveClient {
     server_transient: Option<Key>,
     /// The cookie of the WELCOME.
     cookie: Option<Vec<u8>>,
+    /// The long nonce of the WELCOME.
+    welcome_nonce: Option<[u8; 16]>,
+}
+
+/// What a client learnt from one WELCOME: its long nonce and the contents of its box, for
+/// comparing the WELCOMEs of several connections (CURVE-27, CURVE-32).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WelcomeSeen {
+    /// The WELCOME's long nonce (sent in clear).
+    pub long_nonce: [u8; 16],
+    /// The server transient public key S' from the box.
+    pub server_transient: Key,
+    /// The 96-octet cookie from the box.
+    pub cookie: Vec<u8>,
+}
+
+impl WelcomeSeen {
+    /// The cookie's long nonce, its first 16 octets.
+    pub fn cookie_nonce(&self) -> &[u8] {
+        &self.cookie[..16]
+    }
 }
 
 impl CurveClient {
@@ -374,6 +395,7 @@ impl CurveClient {
             },
             server_transient: None,
             cookie: None,
+            welcome_nonce: None,
         }
     }
 
@@ -436,12 +458,36 @@ impl CurveClient {
         self.server_transient = Some(s_prime);
         self.traffic.theirs = s_prime;
         self.cookie = Some(plain[32..].to_vec());
+        let mut n = [0u8; 16];
+        n.copy_from_slice(tail);
+        self.welcome_nonce = Some(n);
         Ok(())
     }
 
     /// The cookie of the WELCOME opened last.
     pub fn cookie(&self) -> Option<&[u8]> {
         self.cookie.as_deref()
+    }
+
+    /// The WELCOME opened last: its long nonce, S' and the cookie (None before one).
+    pub fn welcome_seen(&self) -> Option<WelcomeSeen> {
+        Some(WelcomeSeen {
+            long_nonce: self.welcome_nonce?,
+            server_transient: self.server_transient?,
+            cookie: self.cookie.clone()?,
+        })
+    }
+
+    /// Carries `cookie` (96 octets, e.g. another connection's) in the INITIATE instead of the
+    /// one this connection's WELCOME gave; the initiate box and the vouch stay this
+    /// connection's (C' to S'), so only the cookie is foreign (CURVE-36).
+    pub fn use_cookie(&mut self, cookie: &[u8]) -> Result<(), CurveError> {
+        if self.cookie.is_none() {
+            return Err(CurveError::State("a cookie swapped in before WELCOME"));
+        }
+        need("cookie", cookie, cookie.len() == 96, "96", "CURVE-28")?;
+        self.cookie = Some(cookie.to_vec());
+        Ok(())
     }
 
     /// The INITIATE frame (CURVE-05, CURVE-28, CURVE-29) carrying `metadata`.
@@ -865,6 +911,84 @@ mod tests {
                 "{fault:?}"
             );
         }
+    }
+
+    /// HELLO and WELCOME between `client` and `server`.
+    fn hello_welcome(client: &mut CurveClient, server: &mut CurveServer) {
+        server
+            .open_hello(&data_of(&client.hello(None), b"HELLO"))
+            .unwrap();
+        let welcome = server.welcome(None).unwrap();
+        client.open_welcome(&data_of(&welcome, b"WELCOME")).unwrap();
+    }
+
+    #[test]
+    fn welcome_seen_is_what_the_server_put_in_the_box() {
+        let s = Keypair::generate();
+        let s_prime = Keypair::generate();
+        let fixed = Fixed {
+            transient: Some(s_prime),
+            long_nonces: vec![[7u8; 16], [9u8; 16]],
+            cookie_key: None,
+        };
+        let mut server = CurveServer::new(s, fixed);
+        let mut client = CurveClient::new(Keypair::generate(), s.public, Fixed::default());
+        assert_eq!(client.welcome_seen(), None);
+        hello_welcome(&mut client, &mut server);
+        let seen = client.welcome_seen().unwrap();
+        assert_eq!(seen.long_nonce, [7u8; 16]);
+        assert_eq!(seen.server_transient, s_prime.public);
+        assert_eq!(seen.cookie.len(), 96);
+        assert_eq!(seen.cookie_nonce(), &[9u8; 16]);
+        // A second connection of our own server: fresh S', cookie and nonces.
+        let mut server2 = CurveServer::new(s, Fixed::default());
+        let mut client2 = CurveClient::new(Keypair::generate(), s.public, Fixed::default());
+        hello_welcome(&mut client2, &mut server2);
+        let seen2 = client2.welcome_seen().unwrap();
+        assert_ne!(seen2.server_transient, seen.server_transient);
+        assert_ne!(seen2.cookie, seen.cookie);
+        assert_ne!(seen2.long_nonce, seen.long_nonce);
+    }
+
+    #[test]
+    fn a_cookie_of_another_connection_is_refused_by_our_own_server() {
+        let s = Keypair::generate();
+        let c = Keypair::generate();
+        let (mut server1, mut server2) = (
+            CurveServer::new(s, Fixed::default()),
+            CurveServer::new(s, Fixed::default()),
+        );
+        let (mut client1, mut client2) = (
+            CurveClient::new(c, s.public, Fixed::default()),
+            CurveClient::new(c, s.public, Fixed::default()),
+        );
+        hello_welcome(&mut client1, &mut server1);
+        hello_welcome(&mut client2, &mut server2);
+        // Connection 2's own keys, connection 1's cookie.
+        let mut swapped = client2.clone();
+        assert!(swapped.use_cookie(&[0u8; 95]).is_err());
+        swapped.use_cookie(client1.cookie().unwrap()).unwrap();
+        let initiate = swapped.initiate(b"", None).unwrap();
+        let e = server2
+            .clone()
+            .open_initiate(&data_of(&initiate, b"INITIATE"))
+            .unwrap_err();
+        assert_eq!(e.requirement(), "CURVE-36");
+        // Connection 1's whole INITIATE (its cookie, keys and vouch) on connection 2.
+        let theirs = client1.clone().initiate(b"", None).unwrap();
+        let e = server2
+            .clone()
+            .open_initiate(&data_of(&theirs, b"INITIATE"))
+            .unwrap_err();
+        assert_eq!(e.requirement(), "CURVE-36");
+        // Both connections still complete with their own cookies.
+        let own1 = client1.initiate(b"", None).unwrap();
+        server1.open_initiate(&data_of(&own1, b"INITIATE")).unwrap();
+        let own2 = client2.initiate(b"", None).unwrap();
+        server2.open_initiate(&data_of(&own2, b"INITIATE")).unwrap();
+        // No cookie can be swapped in before a WELCOME.
+        let mut fresh = CurveClient::new(c, s.public, Fixed::default());
+        assert!(fresh.use_cookie(&[0u8; 96]).is_err());
     }
 
     #[test]

@@ -524,6 +524,12 @@ step_kinds! {
     /// thing wrong (`fault_in` = `HELLO`, `WELCOME`, `INITIATE` or `READY` when the fault fits
     /// several) and ends the step after it; `save_initiate` saves the INITIATE sent (hex) and
     /// `replay_initiate` sends a saved one instead of a fresh one (and ends the step).
+    /// As client: `save_welcome` saves what the WELCOME held (`long_nonce`, `server_transient`,
+    /// `cookie`, `cookie_nonce`, hex); `pause_after_welcome` ends the step after the WELCOME,
+    /// and `resume` (no greeting, no HELLO) goes on from there with INITIATE and READY;
+    /// `cookie_of` (a peer paused after its WELCOME) sends that connection's cookie in this
+    /// connection's INITIATE, `initiate_of` sends the whole INITIATE that connection would send
+    /// (its cookie, keys and vouch); both end the step after the INITIATE.
         "peer.curve-handshake" => CurveHandshake {
         peer: String,
         secret: String,
@@ -532,6 +538,11 @@ step_kinds! {
         #[serde(default)] fault_in: Option<String>,
         #[serde(default)] save_initiate: Option<String>,
         #[serde(default)] replay_initiate: Option<String>,
+        #[serde(default)] save_welcome: Option<String>,
+        #[serde(default)] pause_after_welcome: bool,
+        #[serde(default)] resume: bool,
+        #[serde(default)] cookie_of: Option<String>,
+        #[serde(default)] initiate_of: Option<String>,
         #[serde(default = "default_wait_ms")] timeout_ms: u64,
     },
     /// Send one message after `peer.curve-handshake`, each frame in a CURVE MESSAGE (COMMAND bit
@@ -761,6 +772,9 @@ step_kinds! {
         #[serde(default)] max_var: Option<String>,
         /// What `max_var` may be exceeded by.
         #[serde(default)] slack: f64,
+        /// Differs from another saved value (`var.path` form, e.g. `first.cookie`): what must
+        /// not repeat across connections.
+        #[serde(default)] differs_from: Option<String>,
     },
     /// A saved `recv` got exactly this message.
         "check.message" => Message {

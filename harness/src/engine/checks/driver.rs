@@ -25,9 +25,18 @@ pub(super) fn result(c: &check::Result, reply: &Value) -> Eval {
 }
 
 /// `check.field`: the value at `c.var`/`c.path` equals a value or lies within bounds;
-/// `bound` is the resolved `max_var` (its name and value plus slack).
-pub(super) fn field(c: &check::Field, v: &Value, bound: Option<(&str, f64)>) -> Eval {
+/// `bound` is the resolved `max_var` (its name and value plus slack), `other` the resolved
+/// `differs_from` (its name and value).
+pub(super) fn field(
+    c: &check::Field,
+    v: &Value,
+    bound: Option<(&str, f64)>,
+    other: Option<(&str, &Value)>,
+) -> Eval {
     let mut holds = true;
+    if let Some((_, o)) = other {
+        holds &= v != o;
+    }
     if let Some((_, b)) = bound {
         holds &= v.as_f64().is_some_and(|x| x <= b);
     }
@@ -59,7 +68,9 @@ pub(super) fn field(c: &check::Field, v: &Value, bound: Option<(&str, f64)>) -> 
             bound
                 .map(|(o, b)| format!(" ≤ {o} + {} = {b}", c.slack))
                 .unwrap_or_default()
-        ),
+        ) + &other
+            .map(|(o, x)| format!(" ≠ {o} ({x})"))
+            .unwrap_or_default(),
         v.to_string(),
     )
 }
@@ -157,16 +168,37 @@ mod tests {
     #[test]
     fn field_equals_bounds_and_max_var() {
         let c: check::Field = parse("var = \"v\"\nequals = 3");
-        assert!(field(&c, &json!(3.0), None).holds);
-        assert!(!field(&c, &json!(4), None).holds);
+        assert!(field(&c, &json!(3.0), None, None).holds);
+        assert!(!field(&c, &json!(4), None, None).holds);
         let c: check::Field = parse("var = \"v\"\nmin = 1.0\nmax = 2.0");
-        assert!(field(&c, &json!(1.5), None).holds);
-        assert!(!field(&c, &json!(2.5), None).holds);
+        assert!(field(&c, &json!(1.5), None, None).holds);
+        assert!(!field(&c, &json!(2.5), None, None).holds);
         let c: check::Field = parse("var = \"fds\"\nmax_var = \"before\"\nslack = 2.0");
-        let e = field(&c, &json!(12), Some(("before", 12.0)));
+        let e = field(&c, &json!(12), Some(("before", 12.0)), None);
         assert!(e.holds);
         assert_eq!(e.expected, "fds ≤ before + 2 = 12");
-        assert!(!field(&c, &json!(13), Some(("before", 12.0))).holds);
+        assert!(!field(&c, &json!(13), Some(("before", 12.0)), None).holds);
+    }
+
+    #[test]
+    fn field_differs_from_another_saved_value() {
+        let c: check::Field =
+            parse("var = \"second\"\npath = \"cookie\"\ndiffers_from = \"first.cookie\"");
+        let e = field(
+            &c,
+            &json!("ab01"),
+            None,
+            Some(("first.cookie", &json!("ab02"))),
+        );
+        assert!(e.holds);
+        assert_eq!(e.expected, "second.cookie ≠ first.cookie (\"ab02\")");
+        let e = field(
+            &c,
+            &json!("ab01"),
+            None,
+            Some(("first.cookie", &json!("ab01"))),
+        );
+        assert_eq!((e.holds, e.actual.as_str()), (false, "\"ab01\""));
     }
 
     #[test]

@@ -392,7 +392,20 @@ impl Ctx<'_> {
             }
             None => None,
         };
-        driver::field(c, v, bound)
+        let other = match &c.differs_from {
+            Some(other) => match self.saved_path(other) {
+                Some(o) => Some((other.as_str(), o)),
+                None => return Eval::broken(format!("no saved `{other}`")),
+            },
+            None => None,
+        };
+        driver::field(c, v, bound, other)
+    }
+
+    /// A saved value by `var.path` (the path may be empty).
+    fn saved_path(&self, name_path: &str) -> Option<&Value> {
+        let (name, sub) = name_path.split_once('.').unwrap_or((name_path, ""));
+        self.vars.get(name).and_then(|x| lookup(x, sub))
     }
 
     fn process_state(&self, on: crate::scenario::Role) -> driver::ProcessState {

@@ -94,6 +94,9 @@ fn refused(cx: &Ctx<'_>, what: &str, e: CurveError) -> Stop {
 /// `server_key`) or the server; with `fault`, the raw peer's command of that kind goes out with
 /// one thing wrong and the step ends there.
 pub(super) async fn handshake(cx: &mut Ctx<'_>, s: &action::CurveHandshake) -> StepResult {
+    if s.resume {
+        return resume(cx, s).await;
+    }
     let conn = cx.writing_peer(&s.peer).await?;
     let perm = Keypair::from_secret(key(cx, "secret", &s.secret)?);
     let deadline = Instant::now() + cx.env.scaled(s.timeout_ms);
@@ -201,25 +204,126 @@ async fn client_side(
     client
         .open_welcome(&welcome)
         .map_err(|e| refused(cx, "WELCOME", e))?;
-    let initiate = match &s.replay_initiate {
-        Some(var) => cx.hex("replay_initiate", &format!("${{{var}}}"))?,
-        None => client
-            .initiate(metadata, fault_for(s, true, "INITIATE"))
-            .map_err(|e| Stop::Error(e.to_string()))?,
-    };
+    if let Some(name) = &s.save_welcome {
+        save_welcome(cx, name, &client);
+    }
+    if s.pause_after_welcome {
+        return Ok(client);
+    }
+    initiate_and_ready(cx, s, conn, &mut client, metadata, left).await?;
+    Ok(client)
+}
+
+/// The client's INITIATE (see [`initiate_for`]), then, unless that INITIATE is spoiled or not
+/// this connection's own, the implementation's READY, opened and checked.
+async fn initiate_and_ready(
+    cx: &mut Ctx<'_>,
+    s: &action::CurveHandshake,
+    conn: &Arc<PeerConn>,
+    client: &mut CurveClient,
+    metadata: &[u8],
+    left: &impl Fn() -> Duration,
+) -> StepResult {
+    let initiate = initiate_for(cx, s, client, metadata)?;
     if let Some(name) = &s.save_initiate {
         cx.vars
             .insert(name.clone(), Value::from(hex::encode(&initiate)));
     }
     write(cx, s, conn, "INITIATE", &initiate, left()).await?;
-    if s.fault.is_some() || s.replay_initiate.is_some() {
-        return Ok(client);
+    if s.fault.is_some()
+        || s.replay_initiate.is_some()
+        || s.cookie_of.is_some()
+        || s.initiate_of.is_some()
+    {
+        return Ok(());
     }
     let ready = expect_command(cx, s, conn, "READY", left()).await?;
     client
         .open_ready(&ready)
         .map_err(|e| refused(cx, "READY", e))?;
-    Ok(client)
+    Ok(())
+}
+
+/// The INITIATE a client connection sends: a saved one (`replay_initiate`), the one another
+/// connection paused after its WELCOME would send (`initiate_of`), this connection's own with
+/// that connection's cookie (`cookie_of`), or its own.
+fn initiate_for(
+    cx: &mut Ctx<'_>,
+    s: &action::CurveHandshake,
+    client: &mut CurveClient,
+    metadata: &[u8],
+) -> Result<Vec<u8>, Stop> {
+    if let Some(var) = &s.replay_initiate {
+        return cx.hex("replay_initiate", &format!("${{{var}}}"));
+    }
+    if let Some(other) = &s.initiate_of {
+        return paused_client(cx, other)?
+            .initiate(metadata, None)
+            .map_err(|e| Stop::Error(e.to_string()));
+    }
+    if let Some(other) = &s.cookie_of {
+        let cookie = paused_client(cx, other)?
+            .cookie()
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| Stop::Error(format!("no WELCOME opened on `{other}`")))?;
+        client
+            .use_cookie(&cookie)
+            .map_err(|e| Stop::Error(e.to_string()))?;
+    }
+    client
+        .initiate(metadata, fault_for(s, true, "INITIATE"))
+        .map_err(|e| Stop::Error(e.to_string()))
+}
+
+/// The CURVE client state of another connection (`cookie_of`, `initiate_of`).
+fn paused_client<'a>(cx: &'a mut Ctx<'_>, peer: &str) -> Result<&'a mut CurveClient, Stop> {
+    match cx.curve.get_mut(peer).map(|st| &mut st.side) {
+        Some(Side::Client(c)) => Ok(c),
+        _ => Err(Stop::Error(format!(
+            "no CURVE client handshake on `{peer}` (peer.curve-handshake with server_key first)"
+        ))),
+    }
+}
+
+/// `save_welcome`: what the WELCOME held, hex, under `name` (`long_nonce`, `server_transient`,
+/// `cookie`, `cookie_nonce`), for `check.field` with `differs_from` (CURVE-27, CURVE-32).
+fn save_welcome(cx: &mut Ctx<'_>, name: &str, client: &CurveClient) {
+    if let Some(w) = client.welcome_seen() {
+        cx.vars.insert(
+            name.to_string(),
+            serde_json::json!({
+                "long_nonce": hex::encode(w.long_nonce),
+                "server_transient": hex::encode(w.server_transient),
+                "cookie": hex::encode(&w.cookie),
+                "cookie_nonce": hex::encode(w.cookie_nonce()),
+            }),
+        );
+    }
+}
+
+/// `resume`: the rest of a client handshake paused after its WELCOME (`pause_after_welcome`),
+/// INITIATE then READY, on the same connection.
+async fn resume(cx: &mut Ctx<'_>, s: &action::CurveHandshake) -> StepResult {
+    let conn = cx.writing_peer(&s.peer).await?;
+    let deadline = Instant::now() + cx.env.scaled(s.timeout_ms);
+    let left = move || deadline.saturating_duration_since(Instant::now());
+    let metadata = conn
+        .settings()
+        .metadata_bytes()
+        .map_err(|e| Stop::Error(format!("metadata: {e}")))?;
+    let mut state = cx
+        .curve
+        .remove(&s.peer)
+        .ok_or_else(|| Stop::Error(format!("no paused CURVE handshake on `{}`", s.peer)))?;
+    let Side::Client(client) = &mut state.side else {
+        return Err(Stop::Error(format!(
+            "`{}` is a CURVE server; only a client handshake resumes",
+            s.peer
+        )));
+    };
+    initiate_and_ready(cx, s, &conn, client, &metadata, &left).await?;
+    cx.curve.insert(s.peer.clone(), state);
+    Ok(())
 }
 
 async fn server_side(
