@@ -59,6 +59,10 @@ pub struct ZapArgs {
     /// Remove the handler instead of installing one (the other fields are ignored).
     #[serde(default)]
     pub remove: bool,
+    /// The status code of every refusal: `"300"` (temporary failure), `"400"` (the default,
+    /// authentication failure) or `"500"` (internal error), for ZAP-02 to ZAP-04.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refuse_status: Option<String>,
 }
 
 /// What a handler accepts, decoded from [`ZapArgs`].
@@ -68,6 +72,7 @@ pub struct ZapPolicy {
     curve_any: bool,
     curve_keys: Vec<Vec<u8>>,
     null: bool,
+    refuse: (&'static str, &'static str),
 }
 
 /// How many requests a handler answered, and how.
@@ -126,11 +131,22 @@ impl ZapArgs {
                 (false, keys)
             }
         };
+        let refuse = match self.refuse_status.as_deref() {
+            None | Some("400") => ("400", "Invalid credentials"),
+            Some("300") => ("300", "Temporary failure"),
+            Some("500") => ("500", "Internal error"),
+            Some(other) => {
+                return Err(format!(
+                    "refuse_status must be \"300\", \"400\" or \"500\", not {other:?}"
+                ));
+            }
+        };
         Ok(ZapPolicy {
             plain,
             curve_any,
             curve_keys,
             null: self.null,
+            refuse,
         })
     }
 }
@@ -152,7 +168,7 @@ impl ZapPolicy {
             {
                 ("200", "OK", hex::encode(key).into_bytes())
             }
-            (b"NULL" | b"PLAIN" | b"CURVE", _) => ("400", "Invalid credentials", Vec::new()),
+            (b"NULL" | b"PLAIN" | b"CURVE", _) => (self.refuse.0, self.refuse.1, Vec::new()),
             _ => ("400", "Unsupported mechanism", Vec::new()),
         }
     }

@@ -48,6 +48,12 @@ export class ZapPolicy {
       throw new Failure("EINVAL", 'curve must be "any" or a list of keys');
     }
     this.null = Boolean(req.null);
+    const texts = { 300: "Temporary failure", 400: "Invalid credentials", 500: "Internal error" };
+    const status = req.refuse_status ?? "400";
+    if (typeof status !== "string" || !(status in texts)) {
+      throw new Failure("EINVAL", 'refuse_status must be "300", "400" or "500"');
+    }
+    this.refuse = [status, texts[status]];
     this.stats = { requests: 0, accepted: 0, refused: 0 };
   }
 
@@ -75,7 +81,7 @@ export class ZapPolicy {
       return ["200", "OK", Buffer.from(creds[0].toString("hex"))];
     }
     if (["NULL", "PLAIN", "CURVE"].includes(mech))
-      return ["400", "Invalid credentials", Buffer.alloc(0)];
+      return [this.refuse[0], this.refuse[1], Buffer.alloc(0)];
     return ["400", "Unsupported mechanism", Buffer.alloc(0)];
   }
 

@@ -704,6 +704,9 @@ step_kinds! {
         #[serde(default)] data_printable: bool,
         /// The first data octet counts exactly the octets after it (an ERROR's reason length).
         #[serde(default)] data_counted: bool,
+        /// At most this many commands with this name (and data) arrived (with `present`, at
+        /// least one): e.g. how many PINGs a peer sent without an answer (HB-13).
+        #[serde(default)] max_count: Option<usize>,
     },
     /// CURVE traffic on a connection (typically a proxy half): `property` is `nonces` (the
     /// short nonces of HELLO, INITIATE, READY and MESSAGE strictly increase, CURVE-17),
@@ -750,6 +753,9 @@ step_kinds! {
         /// `name` is a prefix: any property whose name starts with it.
         #[serde(default)] prefix: bool,
     },
+    /// No two properties of the implementation's READY (or INITIATE) have names that are equal
+    /// when letter case is ignored (META-14).
+        "check.ready-names-distinct" => ReadyNamesDistinct { peer: String },
     /// The octets the implementation sent on a connection, raw: they start with `prefix_hex`,
     /// contain `contains_hex`, or equal `equals_hex` (from `offset`, default 0).
         "check.octets" => Octets {
@@ -796,6 +802,9 @@ step_kinds! {
         to: String,
         #[serde(default)] min_ms: Option<f64>,
         #[serde(default)] max_ms: Option<f64>,
+        /// The interval is at least `factor` times another interval plus `plus_ms` (a back-off
+        /// that lengthens, RECON-02); neither bound is scaled.
+        #[serde(default)] longer_than: Option<LongerThan>,
     },
     /// Record a measurement (INFO): time between two marks, or a saved field.
         "check.measure" => Measure {
@@ -810,6 +819,26 @@ step_kinds! {
     /// failure of this step's requirement. For every place the spec allows several outcomes.
         "check.one-of" => OneOf { options: Vec<Alternative> },
     }
+}
+
+/// The other interval of `check.elapsed`'s `longer_than`, and how much longer it must be.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongerThan {
+    /// Where the other interval starts (a mark, a connection or a connection event).
+    pub from: String,
+    /// Where it ends.
+    pub to: String,
+    /// At least this many times the other interval (default 1).
+    #[serde(default = "factor_one")]
+    pub factor: f64,
+    /// Plus this many milliseconds (default 0).
+    #[serde(default)]
+    pub plus_ms: f64,
+}
+
+fn factor_one() -> f64 {
+    1.0
 }
 
 /// One step of a case: an action or a check (the `do` field selects the kind).

@@ -263,6 +263,7 @@ impl Ctx<'_> {
             Check::GreetingIs(c) => self.on_peer(&c.peer, |s| wire::greeting(c, s)),
             Check::Curve(c) => self.on_peer(&c.peer, |s| wire::curve(c, s)),
             Check::ReadyProperty(c) => self.on_peer(&c.peer, |s| wire::ready_property(c, s)),
+            Check::ReadyNamesDistinct(c) => self.on_peer(&c.peer, wire::ready_names_distinct),
             Check::Octets(c) => match self.octet_patterns(c) {
                 Ok(p) => self.on_peer(&c.peer, |s| wire::octets(c.offset, &p, s)),
                 Err(e) => Eval::broken(e),
@@ -276,7 +277,11 @@ impl Ctx<'_> {
             Check::Alive(c) => driver::alive(&self.process_state(c.on)),
             Check::Exited(c) => self.on_var(&c.var, |v| driver::exited(c, v, scale)),
             Check::Elapsed(c) => {
-                timing::elapsed(c, self.time_of(&c.from), self.time_of(&c.to), scale)
+                let other = c
+                    .longer_than
+                    .as_ref()
+                    .and_then(|l| timing::interval_ms(self.time_of(&l.from), self.time_of(&l.to)));
+                timing::elapsed(c, self.time_of(&c.from), self.time_of(&c.to), scale, other)
             }
             Check::Measure(_) | Check::OneOf(_) => {
                 Eval::broken(format!("{} is not a check", check.kind()))

@@ -208,7 +208,9 @@ pub(super) fn command(c: &check::Command, s: &PeerSnapshot) -> Eval {
                     hex::decode(at(d)).is_ok_and(|b| b.iter().all(|&o| (0x20..=0x7e).contains(&o)))
                 }))
     };
-    let found = seen.iter().any(|(n, d)| *n == c.name && fits(d));
+    let count = seen.iter().filter(|(n, d)| *n == c.name && fits(d)).count();
+    let found = count > 0;
+    let within = c.max_count.is_none_or(|m| count <= m);
     let shown: Vec<String> = seen
         .iter()
         .map(|(n, d)| match d {
@@ -243,14 +245,21 @@ pub(super) fn command(c: &check::Command, s: &PeerSnapshot) -> Eval {
     if c.data_counted {
         want += " whose first data octet counts the rest exactly";
     }
+    if let Some(m) = c.max_count {
+        want += &format!(", at most {m} of them");
+    }
     Eval::new(
-        found == c.present,
+        found == c.present && within,
         format!(
             "{} {}{want}",
             if c.present { "a command" } else { "no command" },
             c.name
         ),
-        format!("commands seen: {shown:?}"),
+        if c.max_count.is_some() {
+            format!("{count} {}; commands seen: {shown:?}", c.name)
+        } else {
+            format!("commands seen: {shown:?}")
+        },
     )
 }
 
@@ -363,6 +372,33 @@ pub(super) fn ready_property(c: &check::ReadyProperty, s: &PeerSnapshot) -> Eval
             )
         },
         format!("properties {props:?}"),
+    )
+}
+
+/// `check.ready-names-distinct`: no two READY properties whose names are equal ignoring case.
+pub(super) fn ready_names_distinct(s: &PeerSnapshot) -> Eval {
+    let Some(props) = s.ready_properties() else {
+        return Eval::new(false, "the implementation's READY", "no READY received");
+    };
+    let names: Vec<&str> = props.iter().map(|(n, _)| n.as_str()).collect();
+    let clashes: Vec<(&str, &str)> = names
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| {
+            names[i + 1..]
+                .iter()
+                .filter(|b| a.eq_ignore_ascii_case(b))
+                .map(move |b| (*a, *b))
+        })
+        .collect();
+    Eval::new(
+        clashes.is_empty(),
+        "no two property names equal when letter case is ignored",
+        if clashes.is_empty() {
+            format!("names {names:?}")
+        } else {
+            format!("names {names:?}; equal ignoring case: {clashes:?}")
+        },
     )
 }
 

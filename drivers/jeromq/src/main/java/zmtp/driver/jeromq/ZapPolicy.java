@@ -28,6 +28,7 @@ final class ZapPolicy {
   private final Set<ByteBuffer> curveKeys = new HashSet<>();
   private final boolean curveAny;
   private final boolean allowNull;
+  private final String[] refusal;
   final Stats stats = new Stats();
 
   /** Validates every field first: a bad request is EINVAL and changes nothing. */
@@ -66,6 +67,16 @@ final class ZapPolicy {
       throw new Failure("EINVAL", "null must be a boolean");
     }
     allowNull = n != null && n.asBoolean(false);
+    JsonNode r = req.get("refuse_status");
+    String status = r == null || r.isNull() ? "400" : r.isTextual() ? r.textValue() : "";
+    refusal =
+        switch (status) {
+          case "300" -> new String[] {"300", "Temporary failure"};
+          case "400" -> new String[] {"400", "Invalid credentials"};
+          case "500" -> new String[] {"500", "Internal error"};
+          default ->
+              throw new Failure("EINVAL", "refuse_status must be \"300\", \"400\" or \"500\"");
+        };
   }
 
   private static byte[] textOrHex(JsonNode cred, String name) {
@@ -95,7 +106,7 @@ final class ZapPolicy {
       } else {
         user = new byte[0];
         boolean known = Set.of("NULL", "PLAIN", "CURVE").contains(mechanism);
-        decision = new String[] {"400", known ? "Invalid credentials" : "Unsupported mechanism"};
+        decision = known ? refusal : new String[] {"400", "Unsupported mechanism"};
       }
     } else {
       decision = new String[] {"500", "Malformed ZAP request"};
