@@ -27,7 +27,7 @@ func libraryVersion() string {
 
 var implementedOps = []string{
 	"hello", "socket", "setsockopt", "bind", "connect", "send", "send_burst", "recv", "drain",
-	"close", "exit",
+	"close", "exit", "echo", "ping_pong",
 }
 
 var notes = []string{

@@ -217,6 +217,8 @@ var ops = map[string]opFunc{
 	"recv":       (*driver).opRecv,
 	"drain":      (*driver).opDrain,
 	"close":      (*driver).opClose,
+	"echo":       (*driver).opEcho,
+	"ping_pong":  (*driver).opPingPong,
 	"exit":       func(*driver, request) (reply, error) { return okReply(nil), nil },
 }
 
