@@ -6,16 +6,12 @@
 //! so and passes, except under CI (`CI` set), where a missing tool fails it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{have, repo};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// Runs the harness once for all tests; returns the output directory.
 fn report_dir() -> &'static Path {
@@ -51,42 +47,11 @@ fn report_dir() -> &'static Path {
     })
 }
 
-/// Whether `tool` can run; under CI a missing tool is a failure.
-fn have(tool: &str, probe: &[&str]) -> bool {
-    let ok = Command::new(tool)
-        .args(probe)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} is needed under CI (.ci/run installs it)"
-        );
-        eprintln!("skipped: {tool} is not installed");
-    }
-    ok
-}
-
 #[test]
 fn html_report_in_headless_chromium() {
-    let check = repo().join("tools/report-check");
-    if !have("chromium", &["--version"]) || !have("node", &["--version"]) {
+    let Some(check) = common::report_checker() else {
         return;
-    }
-    if !check.join("node_modules/playwright-core").is_dir() {
-        // Provision the checker like a driver: its lock file pins playwright-core, and no
-        // browser is downloaded (Debian's chromium is used).
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--silent"])
-            .current_dir(&check)
-            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-            .status();
-        assert!(
-            matches!(status, Ok(s) if s.success()),
-            "npm ci in {} failed: {status:?}",
-            check.display()
-        );
-    }
+    };
     let dir = report_dir();
     let html = dir.join("html/index.html");
     let page = std::fs::read_to_string(&html).unwrap();
@@ -108,20 +73,8 @@ fn html_report_in_headless_chromium() {
         );
     }
     let shot = repo().join("target/report-views/failing-case.png");
-    let out = Command::new("node")
-        .arg(check.join("check.mjs"))
-        .arg(&html)
-        .arg(&shot)
-        .output()
-        .unwrap();
-    let summary = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{summary}");
-    assert!(
-        out.status.success(),
-        "the page check failed:\n{summary}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    let v = common::run_checker(&check, "check.mjs", &[html.as_os_str(), shot.as_os_str()]);
+    eprintln!("{v:#}");
     assert!(
         v["case"]
             .as_str()

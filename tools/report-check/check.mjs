@@ -5,11 +5,9 @@
 //   node tools/report-check/check.mjs REPORT.html SCREENSHOT.png
 //
 // Uses Debian's chromium (CHROMIUM to override); playwright-core never downloads a browser.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { withChromium } from "./browser.mjs";
 
 const [html, shot] = process.argv.slice(2);
 if (!html || !shot) {
@@ -17,23 +15,11 @@ if (!html || !shot) {
   process.exit(2);
 }
 const url = pathToFileURL(resolve(html)).href;
-const profile = mkdtempSync(join(tmpdir(), "zmtp-report-chromium-"));
 const errors = [];
 const fail = (msg) => { throw new Error(msg); };
-
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1400, height: 1000 },
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
 const summary = {};
-try {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(`console error: ${m.text()}`); });
-  page.on("request", (r) => { if (!r.url().startsWith("file:")) errors.push(`network request: ${r.url()}`); });
+await withChromium(errors, async (newPage) => {
+  const page = await newPage();
 
   const t0 = Date.now();
   await page.goto(url);
@@ -86,12 +72,7 @@ try {
   // A shared anchor opens the case directly.
   await page.goto(`${url}#case/${id}`);
   await page.waitForSelector("#case-section:not([hidden]) article.case");
-} catch (e) {
-  errors.push(String(e && e.stack || e));
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});
 summary.errors = errors;
 console.log(JSON.stringify(summary, null, 2));
 process.exit(errors.length ? 1 : 0);

@@ -2,8 +2,15 @@
 //! for one run or several (a matrix of implementation pairs). The runs are embedded once as
 //! JSON, the same content as `--json`, and small vanilla JavaScript renders the views: the
 //! matrix grid, per-implementation counts with the baseline status, the filtered case list and
-//! the case view (`#case/<id>`) with requirements, checks, steps, stderr and the octets as a
-//! timeline.
+//! the case view (`#case/<id>`, `#case/<id>?run=<label>` for one run of several) with
+//! requirements, checks, steps, stderr and the octets as a timeline.
+//!
+//! The page stays fast for a large matrix because it reads the bulk only when asked: the
+//! summary of every case (id, title, verdict, reason, requirements, checks, measurements) is
+//! one JSON element before the script, which draws the grid and the list from it while the
+//! browser is still reading the rest; each case's steps, raw-peer records (octets) and driver
+//! records are a JSON element of their own after the script (`<script id="d<n>">`), parsed
+//! when that case is opened.
 
 use crate::registry::Registry;
 use crate::report::RunReport;
@@ -44,14 +51,18 @@ struct RequirementView<'a> {
     doc: &'a str,
 }
 
-/// Everything the page's script reads.
+/// What the page's script reads at once: the runs, each case without its [`DETAIL_FIELDS`]
+/// (a case has `"detail": <n>` instead, the number of its detail element).
 #[derive(Serialize)]
 struct PageData<'a> {
     harness_version: &'a str,
     generated_unix: u64,
     requirements: BTreeMap<&'a str, RequirementView<'a>>,
-    runs: &'a [RunReport],
+    runs: Vec<serde_json::Value>,
 }
+
+/// The fields of a case result that the page reads only when the case is opened.
+const DETAIL_FIELDS: [&str; 3] = ["steps", "peers", "drivers"];
 
 /// The page for `runs` (one per implementation or pair); the requirement texts of every
 /// requirement the results name come from `registry`.
@@ -87,24 +98,89 @@ pub fn render(runs: &[RunReport], registry: &Registry) -> Result<String, HtmlErr
     } else {
         runs
     };
+    let mut details = Details::default();
     let data = PageData {
         harness_version: env!("CARGO_PKG_VERSION"),
         generated_unix: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         requirements,
-        runs,
+        runs: runs
+            .iter()
+            .map(|run| split_details(run, &mut details))
+            .collect::<Result<_, _>>()?,
     };
     let json = embed_json(&serde_json::to_string(&data)?);
     let title = match runs {
         [one] => format!("zmtp-harness report: {}", pair_label(one)),
         _ => format!("zmtp-harness report: {} runs", runs.len()),
     };
-    Ok(TEMPLATE
-        .replace("{{title}}", &escape_html(&title))
-        .replacen("{{style}}", STYLE, 1)
-        .replacen("{{script}}", SCRIPT, 1)
-        .replacen("{{data}}", &json, 1))
+    let title = escape_html(&title);
+    Ok(fill(
+        TEMPLATE,
+        &[
+            ("{{title}}", &title),
+            ("{{style}}", STYLE),
+            ("{{script}}", SCRIPT),
+            ("{{data}}", &json),
+            ("{{details}}", &details.elements),
+        ],
+    ))
+}
+
+/// `template` with each placeholder replaced by its value. Only the template's own text is
+/// searched: a value that happens to contain a placeholder (report text can quote anything) is
+/// inserted as it is.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out =
+        String::with_capacity(template.len() + values.iter().map(|v| v.1.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some((at, name, value)) = values
+        .iter()
+        .filter_map(|(name, value)| rest.find(name).map(|at| (at, *name, *value)))
+        .min_by_key(|(at, _, _)| *at)
+    {
+        out.push_str(&rest[..at]);
+        out.push_str(value);
+        rest = &rest[at + name.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The detail elements of the page, in case order.
+#[derive(Default)]
+struct Details {
+    /// `<script type="application/json" id="d<n>">…</script>` for each case.
+    elements: String,
+    /// How many there are.
+    count: usize,
+}
+
+/// `run` as JSON with each case's [`DETAIL_FIELDS`] moved out: appended to `details` as an
+/// element `<script type="application/json" id="d<n>">`, the case keeping `"detail": n`.
+fn split_details(run: &RunReport, details: &mut Details) -> Result<serde_json::Value, HtmlError> {
+    let mut value = serde_json::to_value(run)?;
+    let results = value
+        .get_mut("results")
+        .and_then(serde_json::Value::as_array_mut);
+    for case in results.into_iter().flatten() {
+        let Some(fields) = case.as_object_mut() else {
+            continue;
+        };
+        let detail: serde_json::Map<String, serde_json::Value> = DETAIL_FIELDS
+            .iter()
+            .filter_map(|k| fields.remove_entry(*k))
+            .collect();
+        let n = details.count;
+        details.count += 1;
+        fields.insert("detail".into(), n.into());
+        details.elements.push_str(&format!(
+            "<script type=\"application/json\" id=\"d{n}\">{}</script>\n",
+            embed_json(&serde_json::to_string(&detail)?)
+        ));
+    }
+    Ok(value)
 }
 
 /// Writes `index.html` into `dir` (created) and returns its path.
@@ -184,10 +260,61 @@ mod tests {
     #[test]
     fn fills_every_placeholder() {
         let page = render(&[], &Registry::default()).unwrap();
-        for p in ["{{title}}", "{{style}}", "{{script}}", "{{data}}"] {
+        for p in [
+            "{{title}}",
+            "{{style}}",
+            "{{script}}",
+            "{{data}}",
+            "{{details}}",
+        ] {
             assert!(!page.contains(p), "{p} left in the page");
         }
         assert!(page.contains("<h1>zmtp-harness report: 0 runs</h1>"));
+    }
+
+    /// A run of one case, read as `merge` and `matrix` read reports.
+    fn one_case_run() -> RunReport {
+        serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "harness_version": "0", "started_unix": 0,
+            "iut": { "name": "a", "command": "a", "hello": null },
+            "iut2": { "name": "a", "command": "a", "hello": null },
+            "timeout_scale": 1.0, "duration_ms": 1.0, "counts": {}, "baseline": null,
+            "results": [{
+                "id": "f/c", "title": "t", "requirements": [], "verdict": "FAIL",
+                "checks": [], "measurements": [], "duration_ms": 1.0,
+                "steps": [{ "index": 1, "kind": "socket", "at_ms": 0.0, "took_ms": 1.0,
+                            "outcome": "step-outcome {{details}}" }]
+            }]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_case_details_are_elements_after_the_script() {
+        let page = render(&[one_case_run()], &Registry::default()).unwrap();
+        let data = page.find("id=\"data\">").unwrap();
+        let script = page.find("<script>").unwrap();
+        let detail = page
+            .find("<script type=\"application/json\" id=\"d0\">")
+            .unwrap();
+        assert!(data < script && script < detail);
+        let summary = &page[data..script];
+        assert!(summary.contains(r#""detail":0"#), "{summary}");
+        assert!(
+            !summary.contains("step-outcome"),
+            "steps left in the summary"
+        );
+        let end = detail + page[detail..].find("</script>").unwrap();
+        assert!(page[detail..end].contains("step-outcome {{details}}"));
+    }
+
+    #[test]
+    fn a_value_quoting_a_placeholder_is_not_filled_again() {
+        let page = fill(
+            "<p>{{a}}</p><p>{{b}}</p>",
+            &[("{{a}}", "says {{b}}"), ("{{b}}", "B")],
+        );
+        assert_eq!(page, "<p>says {{b}}</p><p>B</p>");
     }
 
     #[test]

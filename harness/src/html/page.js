@@ -1,6 +1,9 @@
 "use strict";
 // Renders the report from the JSON embedded once in #data. DOM nodes are built with
 // textContent only (never innerHTML), so report text cannot inject markup.
+// #data holds each case's summary; its steps, raw-peer and driver records are the element
+// #d<detail> after this script, read when the case is opened (the grid and the list are drawn
+// while the browser is still reading them).
 const DATA = JSON.parse(document.getElementById("data").textContent);
 const VERDICTS = ["PASS", "INFO", "WARN", "FAIL", "UNSUPPORTED", "NOT-RUN", "ERROR"];
 // Colour severity (worst wins in a matrix cell).
@@ -31,7 +34,45 @@ const badge = (v) => h("span", { class: "v v-" + v }, v);
 const family = (id) => id.split("/")[0];
 const runLabel = (run) =>
   run.iut2 && run.iut2.name !== run.iut.name ? run.iut.name + "+" + run.iut2.name : run.iut.name;
-const caseHref = (id) => "#case/" + encodeURIComponent(id).replace(/%2F/g, "/");
+// `#case/<id>`, or `#case/<id>?run=<label>` for one run's result on a page of several runs.
+const caseHref = (id, label) => "#case/" + encodeURIComponent(id).replace(/%2F/g, "/") +
+  (label === undefined ? "" : "?run=" + encodeURIComponent(label).replace(/%2B/g, "+"));
+// The href of a case of run `r` from the list: the run's own result when there are several.
+const runCaseHref = (r, id) => caseHref(id, RUNS.length > 1 ? r.label : undefined);
+
+// Calls `fn` once the whole page is parsed.
+function whenParsed(fn) {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn, { once: true });
+  else fn();
+}
+// Calls `fn` once the detail elements of `cases` are parsed: the whole page, or each element
+// followed by a node (the parser has closed it), so that a case of the first runs opens from an
+// anchor while the browser is still reading the later ones.
+function whenDetails(cases, fn) {
+  const parsed = (c) => {
+    if (c.detail === undefined) return true;
+    const el = document.getElementById("d" + c.detail);
+    return el !== null && el.nextSibling !== null;
+  };
+  let done = false;
+  const tryNow = () => {
+    if (done) return;
+    if (document.readyState !== "loading" || cases.every(parsed)) { done = true; fn(); } else setTimeout(tryNow, 20);
+  };
+  tryNow();
+  whenParsed(tryNow);
+}
+// A case with its steps, raw-peer records and driver records (from its detail element).
+const DETAILS = new Map();
+function withDetail(c) {
+  if (c.detail === undefined) return c;
+  if (!DETAILS.has(c.detail)) {
+    const el = document.getElementById("d" + c.detail);
+    DETAILS.set(c.detail, el ? JSON.parse(el.textContent) : {});
+  }
+  const d = DETAILS.get(c.detail);
+  return Object.assign({}, c, { steps: d.steps || [], peers: d.peers || [], drivers: d.drivers || [] }, { detail: undefined });
+}
 
 // Per run: id -> "new" | "fixed" | "known" (baseline status), and the families.
 const RUNS = DATA.runs.map((run, index) => {
@@ -119,7 +160,7 @@ function renderImpls() {
     if (run.baseline) {
       const by = { new: [], fixed: [], known: [] };
       for (const [id, s] of r.status) by[s].push(id);
-      const links = (ids, cls) => ids.sort().map((id) => h("li", {}, h("a", { href: caseHref(id), class: cls }, id)));
+      const links = (ids, cls) => ids.sort().map((id) => h("li", {}, h("a", { href: runCaseHref(r, id), class: cls }, id)));
       base = h("div", {},
         h("p", {}, `baseline ${run.baseline.path} (${run.baseline.listed} listed): `,
           h("span", { class: "b-new" }, `${by.new.length} new failure(s)`), " · ",
@@ -180,7 +221,7 @@ function renderList() {
   const rows = hits.slice(0, listShown).map(([r, c]) => {
     const s = r.status.get(c.id);
     return h("tr", {}, multi ? h("td", {}, r.label) : null, h("td", {}, badge(c.verdict)),
-      h("td", { class: "id" }, h("a", { href: caseHref(c.id) }, c.id)), h("td", {}, c.title),
+      h("td", { class: "id" }, h("a", { href: runCaseHref(r, c.id) }, c.id)), h("td", {}, c.title),
       h("td", {}, s ? h("span", { class: "b-" + s }, STATUS_TEXT[s]) : ""),
       h("td", {}, (c.reason || "").slice(0, 200)));
   });
@@ -257,7 +298,8 @@ function timeline(peer) {
   return h("div", {}, table, more, cut);
 }
 
-function casePanel(r, c) {
+function casePanel(r, summary) {
+  const c = withDetail(summary);
   const reqs = [...new Set(c.requirements.concat(c.checks.map((k) => k.requirement).filter(Boolean)))];
   const s = r.status.get(c.id);
   const checks = h("table", {}, h("tr", {}, ["step", "check", "requirement", "verdict", "allowed outcomes", "expected", "seen"].map((t) => h("th", {}, t))),
@@ -301,28 +343,67 @@ function casePanel(r, c) {
     h("h4", {}, "steps"), steps, drivers, peers, raw);
 }
 
-function showCase(id) {
+// The case `id`: of run `label` only, or of every run that has it. Beside one run's result, a
+// line links the other runs' verdicts of the same case; without a run, every run's result is a
+// collapsed panel (drawn when opened) but the first that did not pass.
+let caseShown = 0;
+function showCase(id, label) {
+  const mine = ++caseShown;
   const found = RUNS.flatMap((r) => r.run.results.filter((c) => c.id === id).map((c) => [r, c]));
+  const shown = label === undefined ? found : found.filter(([r]) => r.label === label);
   $("case-section").hidden = false;
-  if (!found.length) {
-    $("case-title").textContent = `no case ${id} in this report`;
-    $("case").replaceChildren();
+  if (!shown.length) {
+    $("case-title").textContent = label === undefined ? `no case ${id} in this report` : `no case ${id} in run ${label}`;
+    $("case").replaceChildren(h("p", {}, h("a", { href: "#" }, "back to the list")));
   } else {
-    $("case-title").textContent = `${found[0][1].id} — ${found[0][1].title}`;
-    $("case").replaceChildren(h("p", {}, h("a", { href: "#" }, "back to the list")), ...found.map(([r, c]) => casePanel(r, c)));
+    $("case-title").textContent = `${shown[0][1].id} — ${shown[0][1].title}`;
+    const others = found.length > 1
+      ? h("p", { class: "runs" }, "in every run: ", found.map(([r, c]) => h("span", { class: "run-verdict" },
+        h("a", { href: caseHref(c.id, r.label), class: r.label === label ? "current" : null }, badge(c.verdict), " ", r.label), " ")),
+      label === undefined ? null : h("a", { href: caseHref(id) }, "(all runs)"))
+      : null;
+    const open = shown.find(([, c]) => c.verdict !== "PASS") || shown[0];
+    $("case").replaceChildren(h("p", {}, h("a", { href: "#" }, "back to the list")), others,
+      h("p", { class: "hint" }, "reading the case…"));
+    whenDetails([open[1]], () => {
+      if (mine !== caseShown) return; // another case was asked for meanwhile
+      const panels = shown.length === 1 ? [casePanel(...shown[0])] : shown.map((rc) => lazyPanel(rc, rc === open));
+      $("case").replaceChildren(h("p", {}, h("a", { href: "#" }, "back to the list")), others, ...panels);
+      performance.mark("zmtp-case");
+    });
   }
   $("case-section").scrollIntoView();
 }
 
+// One run's result as a collapsed panel: its heading, the rest drawn when first opened.
+function lazyPanel([r, c], open) {
+  const d = h("details", { class: "run-case", open },
+    h("summary", {}, badge(c.verdict), ` ${r.label}`, c.reason ? ` · ${c.reason.slice(0, 160)}` : ""));
+  const draw = () => {
+    if (d.open && !d.dataset.drawn) { d.dataset.drawn = "1"; whenDetails([c], () => d.append(casePanel(r, c))); }
+  };
+  d.addEventListener("toggle", draw);
+  draw();
+  return d;
+}
+
 function route() {
-  const m = /^#case\/(.+)$/.exec(location.hash);
-  if (m) showCase(decodeURIComponent(m[1]));
-  else $("case-section").hidden = true;
+  const m = /^#case\/([^?]+)(?:\?run=(.*))?$/.exec(location.hash);
+  if (m) {
+    const id = decodeURIComponent(m[1]);
+    const label = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
+    showCase(id, label);
+  } else {
+    caseShown++;
+    $("case-section").hidden = true;
+  }
 }
 
 function init() {
+  performance.mark("zmtp-data");
   renderMeta();
   renderMatrix();
+  performance.mark("zmtp-grid");
   renderImpls();
   renderList();
   for (const id of ["f-verdict", "f-family", "f-run", "f-baseline"]) $(id).addEventListener("change", () => { listShown = LIST_PAGE; renderList(); });
@@ -335,5 +416,7 @@ function init() {
   window.addEventListener("hashchange", route);
   route();
   document.body.dataset.ready = "1";
+  performance.mark("zmtp-ready");
+  whenParsed(() => { performance.mark("zmtp-parsed"); document.body.dataset.parsed = "1"; });
 }
 init();
