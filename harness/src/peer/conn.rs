@@ -1081,7 +1081,12 @@ impl PeerConn {
                     h.abort();
                     let _ = tokio::time::timeout(CLOSE_BOUND, h).await;
                 }
-                *w = None; // both halves gone: the socket closes with RST
+                // Both halves gone: the socket closes with RST. `forget`, not a drop: dropping
+                // a tokio write half shuts it down first, so a FIN went out before the RST
+                // and the other side read end of file, not a reset.
+                if let Some(w) = w.take() {
+                    w.forget();
+                }
             }
         }
         drop(w);
