@@ -12,6 +12,7 @@ import java.nio.channels.Selector;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -121,6 +122,8 @@ final class Driver {
     ops.put("zap", this::zap);
     ops.put("join", r -> group(r, true));
     ops.put("leave", r -> group(r, false));
+    ops.put("echo", this::echo);
+    ops.put("ping_pong", this::pingPong);
     ops.put("exit", r -> Reply.ok());
   }
 
@@ -822,6 +825,120 @@ final class Driver {
     }
     ObjectNode report = acc.report(stopped, (System.nanoTime() - start) / 1000);
     return new Reply(acc.messages() > 0 ? "ok" : "timeout", report);
+  }
+
+  /** Why a round-trip loop stopped without finishing: a signal, or else the deadline. */
+  private String cutShort() {
+    return stop.get() ? "interrupted" : "timeout";
+  }
+
+  /**
+   * The reply of echo and ping_pong: ok once something was done, error when a library error
+   * stopped the op before that, else timeout (DRV-69, DRV-70).
+   */
+  private static Reply roundTripReply(long done, Failure failed, ObjectNode r) {
+    if (done == 0 && failed != null) {
+      throw failed;
+    }
+    ObjectNode first = null;
+    if (failed != null) {
+      first = JSON.objectNode().put("code", failed.code()).put("message", failed.getMessage());
+    }
+    r.set("first_error", first == null ? JSON.nullNode() : first);
+    return new Reply(done > 0 ? "ok" : "timeout", r);
+  }
+
+  /** echo: receives a message and sends the same frames back, count times (DRV-69). */
+  private Reply echo(Request req) {
+    Entry e = entry(req);
+    long count = req.integer("count");
+    if (count < 1 || count > 1_000_000) {
+      throw new Failure("EINVAL", "count must be 1..1000000");
+    }
+    long start = System.nanoTime();
+    long deadline = start + req.count("timeout_ms", 10_000) * 1_000_000;
+    long served = 0;
+    Failure failed = null;
+    String stopped = "complete";
+    while (served < count) {
+      try {
+        Received r = recvParts(e.base(), deadline);
+        if (r == null || !sendParts(e.base(), r.parts(), null, false, deadline)) {
+          stopped = cutShort();
+          break;
+        }
+      } catch (Failure f) {
+        failed = f;
+        stopped = "error";
+        break;
+      }
+      served++;
+    }
+    ObjectNode r = JSON.objectNode();
+    r.put("served", served);
+    r.put("stopped", stopped);
+    r.put("elapsed_us", (System.nanoTime() - start) / 1000);
+    return roundTripReply(served, failed, r);
+  }
+
+  /**
+   * ping_pong: count round trips of size octets, each timed here from just before the send to
+   * just after the reply was received (DRV-70).
+   */
+  private Reply pingPong(Request req) {
+    Entry e = entry(req);
+    long count = req.integer("count");
+    long size = req.count("size", 0);
+    if (count < 1 || count > 100_000 || size > 16 << 20) {
+      throw new Failure("EINVAL", "count must be 1..100000 and size at most 16 MiB");
+    }
+    byte[] base = new byte[(int) size + 256];
+    for (int k = 0; k < base.length; k++) {
+      base[k] = (byte) k;
+    }
+    long start = System.nanoTime();
+    long deadline = start + req.count("timeout_ms", 10_000) * 1_000_000;
+    ArrayNode rtts = JSON.arrayNode();
+    long mismatched = 0;
+    Failure failed = null;
+    String stopped = "complete";
+    for (long i = 0; i < count; i++) {
+      if (stop.get() || System.nanoTime() >= deadline) {
+        stopped = cutShort();
+        break;
+      }
+      int off = (int) (i % 256);
+      byte[] payload = Arrays.copyOfRange(base, off, off + (int) size);
+      List<byte[]> message = List.of(payload);
+      Received reply;
+      long t = System.nanoTime();
+      try {
+        reply =
+            sendParts(e.base(), message, null, false, deadline)
+                ? recvParts(e.base(), deadline)
+                : null;
+      } catch (Failure f) {
+        failed = f;
+        stopped = "error";
+        break;
+      }
+      long rtt = System.nanoTime() - t;
+      if (reply == null) {
+        stopped = cutShort();
+        break;
+      }
+      rtts.add(rtt);
+      if (reply.parts().size() != 1 || !Arrays.equals(reply.parts().get(0), payload)) {
+        mismatched++;
+      }
+    }
+    ObjectNode r = JSON.objectNode();
+    r.put("round_trips", rtts.size());
+    r.set("rtt_ns", rtts);
+    r.put("mismatched", mismatched);
+    r.put("stopped", stopped);
+    r.put("elapsed_us", (System.nanoTime() - start) / 1000);
+    return roundTripReply(rtts.size(), failed, r);
   }
 
   private Reply events(Request req) {
