@@ -36,6 +36,7 @@ pub async fn execute(args: ReproArgs) -> Result<ExitCode, Error> {
             args.case
         )));
     };
+    repro::plan::raw_peer_side(&case.case)?;
     let options = RunOptions {
         iut: args.iut.clone(),
         iut2: None,

@@ -2,7 +2,7 @@
 //! against actual, the octets both ways in hex and decoded, and how to run the reproducer.
 
 use super::Inputs;
-use super::app::App;
+use super::app::{App, Binding};
 use super::plan::{Mode, ReproPlan, check_name};
 use crate::dissect::{self, Start};
 use crate::replay_case::Connection;
@@ -182,15 +182,25 @@ fn how_to_run(out: &mut String, plan: &ReproPlan, app: &App) {
         }
     );
     let run_app = app.run.replace("ENDPOINT", "tcp://127.0.0.1:5555");
-    if plan.peer_listens() {
-        let _ = writeln!(
-            out,
-            "```sh\npython3 repro.py --listen 5555 &   # the raw peer listens first\n{run_app}   # the application connects to it\nwait %1; echo \"exit $?\"\n```\n"
-        );
+    let (first, second) = if plan.peer_listens() {
+        (
+            "python3 repro.py --listen 5555      # the raw peer listens first".to_string(),
+            format!("{run_app}      # then the application connects to it"),
+        )
     } else {
+        (
+            format!("{run_app}      # the application binds first"),
+            "python3 repro.py --connect 127.0.0.1:5555".to_string(),
+        )
+    };
+    let _ = writeln!(
+        out,
+        "In two terminals:\n\n```sh\n# terminal 1\n{first}\n# terminal 2\n{second}\n```\n"
+    );
+    if app.binding == Binding::Pyzmq {
         let _ = writeln!(
             out,
-            "```sh\n{run_app} &   # the application binds first\npython3 repro.py --connect 127.0.0.1:5555\n```\n"
+            "pyzmq's wheel bundles its own libzmq, which may be newer than the one recorded above: app.py prints both versions when it starts.\n"
         );
     }
     let _ = writeln!(

@@ -71,13 +71,19 @@ impl ReproPlan {
     }
 }
 
+/// The implementation's socket that meets the raw peer, or why the case has none: checked
+/// before the case is run.
+pub fn raw_peer_side(case: &Case) -> Result<(Socket, Side), ReproError> {
+    replay_case::iut_socket(case).map_err(|e| ReproError::NoRawPeer {
+        case: case.id.clone(),
+        why: e.to_string(),
+    })
+}
+
 /// The plan for the recorded run `result` of `case`.
 pub fn plan(result: &CaseResult, case: &Case) -> Result<ReproPlan, ReproError> {
     let mode = mode_of(result)?;
-    let (socket, side) = replay_case::iut_socket(case).map_err(|e| ReproError::NoRawPeer {
-        case: case.id.clone(),
-        why: e.to_string(),
-    })?;
+    let (socket, side) = raw_peer_side(case)?;
     let options = decoded_options(&socket)?;
     let connections = connections_of(result, &side);
     if connections.is_empty() {
