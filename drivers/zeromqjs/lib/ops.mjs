@@ -299,6 +299,91 @@ export const HANDLERS = {
     return [acc.messages ? "ok" : "timeout", rep];
   },
 
+  async echo(req, st) {
+    const entry = st.sockets.get(req);
+    const count = uint(req, "count");
+    if (count < 1 || count > 1_000_000) throw new Failure("EINVAL", "count must be 1..1000000");
+    const start = performance.now();
+    const deadline = deadlineOf(req, "timeout_ms", 10000);
+    const r = { served: 0, stopped: "complete", first_error: null };
+    while (r.served < count) {
+      try {
+        const got = await receiveMessage(entry, deadline, st);
+        const out =
+          typeof got === "string"
+            ? got
+            : await sendMessage(entry, got.parts, undefined, {
+                dontwait: false,
+                deadline,
+                state: st,
+              });
+        if (out !== "ok") {
+          r.stopped = st.stop ? "interrupted" : "timeout";
+          break;
+        }
+      } catch (e) {
+        r.first_error = { code: e.code ?? "EDRIVER", message: e.message };
+        r.stopped = "error";
+        break;
+      }
+      r.served++;
+    }
+    return roundTripReply(r.served, {
+      ...r,
+      elapsed_us: Math.round((performance.now() - start) * 1000),
+    });
+  },
+
+  async ping_pong(req, st) {
+    const entry = st.sockets.get(req);
+    const count = uint(req, "count");
+    const size = uint(req, "size", 0);
+    if (count < 1 || count > 100_000 || size > 16 << 20) {
+      throw new Failure("EINVAL", "count must be 1..100000 and size at most 16 MiB");
+    }
+    const base = Buffer.alloc(size + 256);
+    for (let k = 0; k < base.length; k++) base[k] = k & 0xff;
+    const start = performance.now();
+    const deadline = deadlineOf(req, "timeout_ms", 10000);
+    const how = { dontwait: false, deadline, state: st };
+    const r = {
+      round_trips: 0,
+      rtt_ns: [],
+      mismatched: 0,
+      stopped: "complete",
+      first_error: null,
+    };
+    for (let i = 0; i < count; i++) {
+      if (st.stop || performance.now() >= deadline) {
+        r.stopped = st.stop ? "interrupted" : "timeout";
+        break;
+      }
+      const payload = Buffer.from(base.subarray(i % 256, (i % 256) + size));
+      let got;
+      const t = process.hrtime.bigint();
+      try {
+        const sent = await sendMessage(entry, [payload], undefined, how);
+        got = sent === "ok" ? await receiveMessage(entry, deadline, st) : sent;
+      } catch (e) {
+        r.first_error = { code: e.code ?? "EDRIVER", message: e.message };
+        r.stopped = "error";
+        break;
+      }
+      const rtt = process.hrtime.bigint() - t;
+      if (typeof got === "string") {
+        r.stopped = st.stop ? "interrupted" : "timeout";
+        break;
+      }
+      r.rtt_ns.push(Number(rtt));
+      r.round_trips++;
+      if (got.parts.length !== 1 || !got.parts[0].equals(payload)) r.mismatched++;
+    }
+    return roundTripReply(r.round_trips, {
+      ...r,
+      elapsed_us: Math.round((performance.now() - start) * 1000),
+    });
+  },
+
   async events(req, st) {
     const entry = st.sockets.get(req);
     const deadline = deadlineOf(req, "timeout_ms", 0);
@@ -342,6 +427,18 @@ export const HANDLERS = {
     return { ...old, replaced };
   },
 };
+
+/**
+ * The reply of echo and ping_pong: ok once something was done, error when a library error
+ * stopped the op before that, else timeout (DRV-69, DRV-70).
+ * @param {number} done requests served or round trips completed
+ * @param {{first_error: {code: string, message: string} | null}} report
+ */
+function roundTripReply(done, report) {
+  if (done > 0) return report;
+  if (report.first_error) throw new Failure(report.first_error.code, report.first_error.message);
+  return ["timeout", report];
+}
 
 /**
  * join/leave on a DISH (zmq_join / zmq_leave, DRV-65).
