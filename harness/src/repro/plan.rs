@@ -223,3 +223,48 @@ fn application_sends(steps: &[Step]) -> bool {
         _ => false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+
+    /// A built-in case (the scenarios are loaded once for every test here).
+    fn case(id: &str) -> Case {
+        static CASES: std::sync::OnceLock<Vec<crate::scenario::LoadedCase>> =
+            std::sync::OnceLock::new();
+        CASES
+            .get_or_init(|| {
+                let registry = Registry::bundled().expect("registry");
+                crate::scenario::builtin(&registry).expect("cases")
+            })
+            .iter()
+            .find(|c| c.case.id == id)
+            .unwrap_or_else(|| panic!("no case {id}"))
+            .case
+            .clone()
+    }
+
+    #[test]
+    fn the_side_is_where_the_implementation_meets_the_raw_peer() {
+        let (s, side) = raw_peer_side(&case("commands/malformed/ping-no-ttl")).expect("side");
+        assert_eq!((s.socket_type.as_str(), side), ("DEALER", Side::Binds));
+        let (s, side) = raw_peer_side(&case("commands/error/after-ready")).expect("side");
+        assert_eq!(s.socket_type, "DEALER");
+        assert_eq!(side, Side::Connects("l".into()));
+        assert_eq!(s.options.len(), 1, "{:?}", s.options);
+        let e = raw_peer_side(&case("options/linger-per-socket")).expect_err("no raw peer");
+        assert!(e.to_string().contains("has no raw peer"), "{e}");
+    }
+
+    #[test]
+    fn application_sends_and_one_of_outcomes_are_found() {
+        let c = case("commands/malformed/ping-no-ttl");
+        assert!(application_sends(&c.steps));
+        let a = alternative(&c.steps, "answered the malformed command with a PONG").expect("alt");
+        assert!(a.checks.iter().any(|k| WIRE_CHECKS.contains(&k.kind())));
+        assert!(!application_sends(
+            &case("commands/sub-form/sub-long-topic-3.0-255").steps
+        ));
+    }
+}
