@@ -2,7 +2,11 @@
 # Builds (if needed) and runs one fuzz target for a bounded time.
 #
 #   fuzz/run.sh TARGET SECONDS [--asan]
-#   fuzz/run.sh all SECONDS [--asan]      # every target in turn, SECONDS each
+#   fuzz/run.sh all SECONDS [--asan]      # every target, SECONDS each
+#
+# With `all`, FUZZ_JOBS=N (default 1) runs N targets at once, each on its own core for its full
+# SECONDS (libFuzzer runs one process per target here), after building them all first; the
+# summary lines come in target order. CI uses 2 on its 2 cores.
 #
 # TARGET: greeting | stream_chunks | command | session | roundtrip
 # Default: no sanitizer (`cargo fuzz run -s none`, works on stable). --asan: AddressSanitizer,
@@ -114,12 +118,41 @@ run_one() {
     return $rc
 }
 
-if [[ $target == all ]]; then
-    status=0
+# Every target, FUZZ_JOBS at a time: build them all first (cargo would serialise the builds and
+# a build would eat into another target's time), then run, each with its output kept apart and
+# printed in target order.
+run_all() {
+    local jobs=${FUZZ_JOBS:-1}
+    [[ $jobs =~ ^[1-9][0-9]*$ ]] || usage
+    mkdir -p "$root/fuzz/artifacts"
+    if ! cargo fuzz build "${sanitizer[@]}" >"$root/fuzz/artifacts/last-build-all.log" 2>&1; then
+        cat "$root/fuzz/artifacts/last-build-all.log" >&2
+        echo "== all: BUILD FAILED" >&2
+        return 2
+    fi
+    local out status=0 t
+    out=$(mktemp -d)
     for t in "${all_targets[@]}"; do
-        run_one "$t" || status=1
+        while (($(jobs -rp | wc -l) >= jobs)); do
+            wait -n || true
+        done
+        (
+            run_one "$t"
+            echo $? >"$out/$t.rc"
+        ) >"$out/$t.log" 2>&1 &
     done
-    exit $status
+    wait
+    for t in "${all_targets[@]}"; do
+        cat "$out/$t.log"
+        [[ $(cat "$out/$t.rc" 2>/dev/null) == 0 ]] || status=1
+    done
+    rm -rf "$out"
+    return $status
+}
+
+if [[ $target == all ]]; then
+    run_all
+    exit $?
 fi
 max_len_of "$target" >/dev/null || usage
 run_one "$target"
