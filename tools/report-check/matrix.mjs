@@ -10,7 +10,8 @@
 //
 //   node tools/report-check/matrix.mjs measure REPORT.html [LOADS]
 //     Loads the page LOADS times (default 3): the time to the grid drawn and painted, to the
-//     list drawn, to the whole page parsed, and to open a failing case. Prints JSON.
+//     list drawn, to the whole page parsed, to open a failing case, and to open a case from a
+//     shared anchor (of the first and of the last run that has it). Prints JSON.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { withChromium } from "./browser.mjs";
@@ -35,7 +36,8 @@ async function marks(page) {
     };
     const paint = performance.getEntriesByName("first-contentful-paint")[0];
     return {
-      data_ms: at("zmtp-data"), grid_ms: at("zmtp-grid"), ready_ms: at("zmtp-ready"),
+      data_ms: at("zmtp-data"), grid_ms: at("zmtp-grid"), grid_painted_ms: at("zmtp-grid-painted"),
+      ready_ms: at("zmtp-ready"),
       first_paint_ms: paint ? Math.round(paint.startTime) : null, parsed_ms: at("zmtp-parsed"),
     };
   });
@@ -189,11 +191,12 @@ async function measure(newPage, [loads]) {
     m.case = href;
     m.open_case_ms = await openCaseMs(page, href);
     m.timeline_rows = await page.locator("#case table.timeline td.hex").count();
-    const labels = await page.evaluate(() => [...document.querySelectorAll("#matrix-table tr")].slice(1)
-      .map((tr) => tr.querySelector("th").textContent));
-    await page.close();
-    // A shared anchor to that case in the first and in the last run (whose details come last).
+    // A shared anchor to that case in the first and in the last run that has it (whose details
+    // come last).
     const id = href.replace(/^#case\//, "").replace(/\?run=.*$/, "");
+    const labels = await page.evaluate((id) => RUNS.filter((r) => r.run.results.some((c) => c.id === id))
+      .map((r) => r.label), decodeURIComponent(id));
+    await page.close();
     for (const [key, label] of [["anchor_first_run_ms", labels[0]], ["anchor_last_run_ms", labels[labels.length - 1]]]) {
       const shared = await newPage();
       await shared.goto(`${url}#case/${id}?run=${encodeURIComponent(label).replace(/%2B/g, "+")}`, { timeout: 120000 });

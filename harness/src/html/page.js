@@ -83,9 +83,15 @@ const RUNS = DATA.runs.map((run, index) => {
     for (const r of run.results)
       if (!status.has(r.id) && r.verdict !== "PASS" && r.verdict !== "INFO") status.set(r.id, "known");
   }
-  return { run, index, label: runLabel(run), status };
+  const byFamily = new Map();
+  for (const c of run.results) {
+    const f = family(c.id);
+    if (!byFamily.has(f)) byFamily.set(f, []);
+    byFamily.get(f).push(c);
+  }
+  return { run, index, label: runLabel(run), status, byFamily };
 });
-const FAMILIES = [...new Set(DATA.runs.flatMap((r) => r.results.map((c) => family(c.id))))].sort();
+const FAMILIES = [...new Set(RUNS.flatMap((r) => [...r.byFamily.keys()]))].sort();
 const STATUS_TEXT = { new: "new failure", fixed: "fixed", known: "as known" };
 
 function counts(results) {
@@ -113,7 +119,7 @@ function renderMatrix() {
   const head = h("tr", {}, h("th", {}, "implementation"), FAMILIES.map((f) => h("th", { class: "fam" }, f)), h("th", {}, "total"));
   const rows = RUNS.map((r) => {
     const cells = FAMILIES.map((f) => {
-      const results = r.run.results.filter((c) => family(c.id) === f);
+      const results = r.byFamily.get(f) || [];
       if (!results.length) return h("td", { class: "cell c-none" }, "·");
       const c = counts(results);
       const text = VERDICTS.filter((v) => c[v]).map((v) => c[v] + LETTER[v]).join(" ");
@@ -149,7 +155,7 @@ function renderImpls() {
     const hello = (i) => (i.hello ? `${i.hello.library} ${i.hello.library_version} (driver ${i.hello.version})` : i.command);
     const head = h("tr", {}, h("th", {}, "family"), VERDICTS.map((v) => h("th", {}, v)));
     const rows = FAMILIES.map((f) => {
-      const results = run.results.filter((c) => family(c.id) === f);
+      const results = r.byFamily.get(f) || [];
       if (!results.length) return null;
       const c = counts(results);
       return h("tr", {}, h("td", {}, f), VERDICTS.map((v) => h("td", { class: "mono" }, c[v] ? String(c[v]) : "·")));
@@ -404,19 +410,28 @@ function init() {
   renderMeta();
   renderMatrix();
   performance.mark("zmtp-grid");
-  renderImpls();
-  renderList();
-  for (const id of ["f-verdict", "f-family", "f-run", "f-baseline"]) $(id).addEventListener("change", () => { listShown = LIST_PAGE; renderList(); });
-  for (const id of ["f-req", "f-text"]) $(id).addEventListener("input", () => { listShown = LIST_PAGE; renderList(); });
-  $("f-clear").addEventListener("click", () => {
-    for (const id of ["f-verdict", "f-family", "f-run", "f-baseline", "f-req", "f-text"]) $(id).value = "";
-    for (const td of document.querySelectorAll("td.cell.sel")) td.classList.remove("sel");
+  // The grid is painted first (a large matrix has a long list of implementations); the rest
+  // follows after the next frame, or after 100 ms where no frame comes (a hidden tab).
+  let rest = false;
+  const renderRest = () => {
+    if (rest) return;
+    rest = true;
+    renderImpls();
     renderList();
-  });
-  window.addEventListener("hashchange", route);
-  route();
-  document.body.dataset.ready = "1";
-  performance.mark("zmtp-ready");
-  whenParsed(() => { performance.mark("zmtp-parsed"); document.body.dataset.parsed = "1"; });
+    for (const id of ["f-verdict", "f-family", "f-run", "f-baseline"]) $(id).addEventListener("change", () => { listShown = LIST_PAGE; renderList(); });
+    for (const id of ["f-req", "f-text"]) $(id).addEventListener("input", () => { listShown = LIST_PAGE; renderList(); });
+    $("f-clear").addEventListener("click", () => {
+      for (const id of ["f-verdict", "f-family", "f-run", "f-baseline", "f-req", "f-text"]) $(id).value = "";
+      for (const td of document.querySelectorAll("td.cell.sel")) td.classList.remove("sel");
+      renderList();
+    });
+    window.addEventListener("hashchange", route);
+    route();
+    document.body.dataset.ready = "1";
+    performance.mark("zmtp-ready");
+    whenParsed(() => { performance.mark("zmtp-parsed"); document.body.dataset.parsed = "1"; });
+  };
+  requestAnimationFrame(() => setTimeout(() => { performance.mark("zmtp-grid-painted"); renderRest(); }, 0));
+  setTimeout(renderRest, 100);
 }
 init();
