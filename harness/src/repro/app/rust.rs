@@ -52,7 +52,7 @@ pub fn write_zmqrs(plan: &ReproPlan) -> App {
     };
     let text = format!(
         r#"//! The application side of {case} in zmq.rs: a {upper} socket that {verb}s.
-//! Cargo.toml: zeromq = "0.4", tokio = {{ version = "1", features = ["full"] }}
+//! Cargo.toml: zeromq = "0.7", tokio = {{ version = "1", features = ["full"] }}
 //! Run: cargo run -- tcp://127.0.0.1:5555
 use zeromq::{{Socket, SocketRecv}};
 
