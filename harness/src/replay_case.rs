@@ -401,9 +401,25 @@ pub fn connection_of(p: &PeerRecord) -> Option<Connection> {
     })
 }
 
+/// When the case's last step ended, in ms since the case started.
+pub fn steps_end_ms(result: &CaseResult) -> f64 {
+    result
+        .steps
+        .iter()
+        .map(|s| s.at_ms + s.took_ms)
+        .fold(0.0, f64::max)
+}
+
+/// Whether the implementation closed the connection before `steps_end_ms`: the driver
+/// closing its sockets after the case's last step is not an answer of the implementation.
+pub fn closed_during_case(p: &PeerRecord, steps_end_ms: f64) -> bool {
+    implementation_closed_at(p).is_some_and(|at| at <= steps_end_ms)
+}
+
 /// The plan of a recorded case.
 pub fn plan(result: &CaseResult, case: &Case) -> Result<Plan, ReplayError> {
     let socket = socket_of(case)?;
+    let end = steps_end_ms(result);
     let mut connections = Vec::new();
     let mut skipped = Vec::new();
     for p in &result.peers {
@@ -412,7 +428,10 @@ pub fn plan(result: &CaseResult, case: &Case) -> Result<Plan, ReplayError> {
             continue;
         }
         match connection_of(p) {
-            Some(c) => connections.push(c),
+            Some(mut c) => {
+                c.recorded.closed = closed_during_case(p, end);
+                connections.push(c);
+            }
             None => skipped.push(p.name.clone()),
         }
     }

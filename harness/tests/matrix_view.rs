@@ -449,7 +449,11 @@ fn ten_implementations(singles: &[RunReport], pairs: &[RunReport]) -> Vec<RunRep
     runs
 }
 
+/// A measurement, not a check (timings are never asserted in tests: the machines are shared):
+/// `cargo test -p zmtp-harness --test matrix_view -- --ignored --nocapture` prints the page's
+/// size and load times; it still checks that the big page draws every cell.
 #[test]
+#[ignore = "a measurement of a 100-cell page (1.5-3 min); run with --ignored"]
 fn large_matrix_page_size_and_load_time() {
     let Some((singles, pairs)) = real_reports() else {
         return;
@@ -504,8 +508,9 @@ fn large_matrix_page_size_and_load_time() {
         median("anchor_first_run_ms"),
         median("anchor_last_run_ms")
     );
-    // The aim is 2 s on the 2 shared cores; 5 s leaves room for a loaded machine and still
-    // catches a page that parses everything before drawing the grid, or draws every case.
-    assert!(grid < 5000, "the grid took {grid} ms");
-    assert!(open < 2000, "opening a case took {open} ms");
+    // The aim is a grid within 2 s and a case within 2 s on the 2 shared cores: reported, not
+    // asserted.
+    if grid > 2000 || open > 2000 {
+        eprintln!("above the 2 s aim: grid {grid} ms, open {open} ms");
+    }
 }

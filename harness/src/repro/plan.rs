@@ -156,11 +156,7 @@ fn decoded_options(socket: &Socket) -> Result<Vec<(String, OptionValue)>, ReproE
 /// A connection counts as closed by the implementation only when that happened before the
 /// case's last step ended: the driver closing its sockets after the case is not an answer.
 fn connections_of(result: &CaseResult, side: &Side) -> Vec<Connection> {
-    let steps_end_ms = result
-        .steps
-        .iter()
-        .map(|s| s.at_ms + s.took_ms)
-        .fold(0.0, f64::max);
+    let steps_end_ms = replay_case::steps_end_ms(result);
     let mut out: Vec<Connection> = result
         .peers
         .iter()
@@ -172,8 +168,7 @@ fn connections_of(result: &CaseResult, side: &Side) -> Vec<Connection> {
         })
         .filter_map(|p| {
             let mut c = replay_case::connection_of(p)?;
-            c.recorded.closed =
-                replay_case::implementation_closed_at(p).is_some_and(|at| at <= steps_end_ms);
+            c.recorded.closed = replay_case::closed_during_case(p, steps_end_ms);
             Some(c)
         })
         .collect();
