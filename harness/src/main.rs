@@ -61,7 +61,30 @@ fn block_on(
         .enable_all()
         .build()
         .map_err(|e| cli::Error::Failed(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(work)
+    runtime.block_on(async {
+        take_over_interrupt();
+        work.await
+    })
+}
+
+/// Handles SIGINT in this process, so that the drivers it starts begin with SIGINT at its
+/// default: a handler is reset to the default across exec, an ignored signal stays ignored, and
+/// a harness started as a background job or under nohup has SIGINT ignored. A JVM inherits
+/// that and then never handles SIGINT (JeroMQ's driver failed DRV-22 that way). On SIGINT the
+/// harness exits with status 130, as the default would; its drivers see their input end.
+fn take_over_interrupt() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::interrupt()) {
+        Ok(mut interrupt) => {
+            tokio::spawn(async move {
+                if interrupt.recv().await.is_some() {
+                    eprintln!("zmtp-harness: interrupted");
+                    std::process::exit(130);
+                }
+            });
+        }
+        Err(e) => tracing::warn!("cannot handle SIGINT, drivers inherit its disposition: {e}"),
+    }
 }
 
 fn init_tracing() {
