@@ -652,10 +652,14 @@ step_kinds! {
         #[serde(default)] peer: Option<String>,
         burst: String,
     },
-    /// A burst was never refused and no single send took longer than `max_ms`.
+    /// A burst was never refused and no send waited: the driver's `waited` count is 0, or,
+    /// from a driver that does not count, no single send took longer than `max_ms`.
         "check.not-blocked" => NotBlocked { burst: String, #[serde(default = "default_block_ms")] max_ms: u64 },
     /// A burst met back-pressure: a send would block (or timed out) before all were sent.
         "check.blocked" => Blocked { burst: String },
+    /// Every send of a burst was accepted in the end, however long some waited: the exact
+    /// complement of `check.blocked` (no bound stopped the sender).
+        "check.all-taken" => AllTaken { burst: String },
     /// No message whose first frame starts with the prefix reached the raw peer.
         "check.no-prefix" => NoPrefix {
         peer: String,

@@ -103,25 +103,49 @@ pub(super) fn all_of(c: &check::AllOf, r: &DrainReport, s: &Sent) -> Eval {
     )
 }
 
-/// `check.not-blocked`: never refused, no send slower than `max_ms` (times `scale`).
+/// `check.not-blocked`: every send accepted, none refused, and none waited. "Waited" is the
+/// driver's own count (`waited`, DRV-71) where it reports one: a count of sends the library
+/// could not take at once, which scheduling cannot change. A driver that cannot tell leaves it
+/// out, and then the slowest send is judged against `max_ms` (times `scale`) instead; a driver
+/// descheduled under load can pass that bound without any send having blocked. The slowest
+/// send is shown either way, and the seen text names the rule used.
 pub(super) fn not_blocked(c: &check::NotBlocked, s: &Sent, scale: f64) -> Eval {
-    let bound = c.max_ms as f64 * scale;
-    let max = s.report.max_send_us as f64 / 1000.0;
-    let holds = s.report.accepted == s.count
-        && s.report.would_block == 0
-        && s.report.errors == 0
-        && max <= bound;
-    Eval::new(
-        holds,
-        format!(
-            "all {} sends accepted, none slower than {bound:.0} ms",
-            s.count
+    let r = &s.report;
+    let slowest = r.max_send_us as f64 / 1000.0;
+    let taken = r.accepted == s.count && r.would_block == 0 && r.errors == 0;
+    let counts = format!(
+        "{} accepted, {} would-block, {} error(s)",
+        r.accepted, r.would_block, r.errors
+    );
+    match r.waited {
+        Some(waited) => Eval::new(
+            taken && waited == 0,
+            format!(
+                "all {} sends accepted, none waited (the driver's count)",
+                s.count
+            ),
+            format!(
+                "{counts}, {waited} waited, stopped: {}; slowest send {slowest:.1} ms (measured, \
+                 not judged); rule: the driver's waited count (DRV-71)",
+                r.stopped
+            ),
         ),
-        format!(
-            "{} accepted, {} would-block, {} error(s), slowest send {max:.1} ms, stopped: {}",
-            s.report.accepted, s.report.would_block, s.report.errors, s.report.stopped
-        ),
-    )
+        None => {
+            let bound = c.max_ms as f64 * scale;
+            Eval::new(
+                taken && slowest <= bound,
+                format!(
+                    "all {} sends accepted, none slower than {bound:.0} ms",
+                    s.count
+                ),
+                format!(
+                    "{counts}, slowest send {slowest:.1} ms, stopped: {}; rule: slowest send \
+                     against {bound:.0} ms (the driver reports no waited count)",
+                    r.stopped
+                ),
+            )
+        }
+    }
 }
 
 /// `check.blocked`: the sender refused or stalled before all were accepted.
@@ -134,6 +158,28 @@ pub(super) fn blocked(s: &Sent) -> Eval {
         format!(
             "{} of {} accepted, {} would-block, stopped: {}",
             s.report.accepted, s.count, s.report.would_block, s.report.stopped
+        ),
+    )
+}
+
+/// `check.all-taken`: every send was accepted in the end, none refused and the burst not cut
+/// short by its timeout. Sends may have waited: a sender whose queue is bounded but whose peer
+/// keeps draining (into an unbounded queue of its own) takes everything after short waits.
+pub(super) fn all_taken(s: &Sent) -> Eval {
+    let r = &s.report;
+    let taken = r.accepted == s.count && r.would_block == 0 && r.errors == 0;
+    Eval::new(
+        taken && r.stopped != "timeout",
+        format!("all {} sends accepted (waiting allowed)", s.count),
+        format!(
+            "{} of {} accepted, {} would-block, {} error(s), {} waited, stopped: {}",
+            r.accepted,
+            s.count,
+            r.would_block,
+            r.errors,
+            r.waited
+                .map_or_else(|| "unknown".to_string(), |w| w.to_string()),
+            r.stopped
         ),
     )
 }
@@ -154,7 +200,8 @@ mod tests {
         acc.finish("quiet", 0)
     }
 
-    /// A burst of `count` from 0 of which `accepted` were accepted.
+    /// A burst of `count` from 0 of which `accepted` were accepted, from a driver that does not
+    /// count waits.
     fn sent(count: u64, accepted: u64, would_block: u64, stopped: &str, max_send_us: u64) -> Sent {
         Sent {
             first_seq: 0,
@@ -170,6 +217,7 @@ mod tests {
                 stopped: stopped.into(),
                 elapsed_us: 1000,
                 max_send_us,
+                waited: None,
             },
         }
     }
@@ -247,6 +295,33 @@ mod tests {
         assert!(!all_of(&all, &drained("", &[0, 1, 1, 2]), &s).holds);
     }
 
+    /// The same burst from a driver that counts waits (DRV-71).
+    fn counted(mut s: Sent, waited: u64) -> Sent {
+        s.report.waited = Some(waited);
+        s
+    }
+
+    #[test]
+    fn not_blocked_judges_the_waited_count_when_the_driver_reports_it() {
+        let c: check::NotBlocked = toml::from_str("burst = \"b\"\nmax_ms = 10").unwrap();
+        // A slow send that never waited (the driver was descheduled): not blocked.
+        let e = not_blocked(&c, &counted(sent(5, 5, 0, "complete", 900_000), 0), 1.0);
+        assert!(e.holds, "{}", e.actual);
+        assert!(e.actual.contains("slowest send 900.0 ms"), "{}", e.actual);
+        assert!(
+            e.actual.contains("rule: the driver's waited count"),
+            "{}",
+            e.actual
+        );
+        // A fast send that waited: blocked, whatever the time.
+        let e = not_blocked(&c, &counted(sent(5, 5, 0, "complete", 10), 1), 1.0);
+        assert!(!e.holds);
+        assert!(e.actual.contains("1 waited"), "{}", e.actual);
+        // Refusals and short bursts still fail.
+        assert!(!not_blocked(&c, &counted(sent(5, 3, 1, "would_block", 10), 0), 1.0).holds);
+        assert!(!not_blocked(&c, &counted(sent(5, 4, 0, "timeout", 10), 1), 1.0).holds);
+    }
+
     #[test]
     fn not_blocked_and_blocked() {
         let c: check::NotBlocked = toml::from_str("burst = \"b\"\nmax_ms = 10").unwrap();
@@ -254,8 +329,29 @@ mod tests {
         assert!(!not_blocked(&c, &sent(5, 5, 0, "complete", 11_000), 1.0).holds);
         assert!(not_blocked(&c, &sent(5, 5, 0, "complete", 11_000), 2.0).holds);
         assert!(!not_blocked(&c, &sent(5, 3, 1, "would_block", 10), 1.0).holds);
+        let e = not_blocked(&c, &sent(5, 5, 0, "complete", 11_000), 1.0);
+        assert!(
+            e.actual.contains("rule: slowest send against 10 ms"),
+            "{}",
+            e.actual
+        );
         assert!(blocked(&sent(5, 3, 1, "would_block", 10)).holds);
         assert!(blocked(&sent(5, 3, 0, "timeout", 10)).holds);
         assert!(!blocked(&sent(5, 5, 0, "complete", 10)).holds);
+    }
+
+    #[test]
+    fn all_taken_is_the_complement_of_blocked_and_allows_waiting() {
+        // Every send taken after some waited (a bounded sender, a peer that keeps draining).
+        let e = all_taken(&counted(sent(5, 5, 0, "complete", 200_000), 3));
+        assert!(e.holds, "{}", e.actual);
+        assert!(e.actual.contains("3 waited"), "{}", e.actual);
+        for s in [
+            sent(5, 3, 1, "would_block", 10),
+            sent(5, 3, 0, "timeout", 10),
+            sent(5, 5, 0, "complete", 10),
+        ] {
+            assert_ne!(all_taken(&s).holds, blocked(&s).holds, "{:?}", s.report);
+        }
     }
 }

@@ -229,6 +229,7 @@ impl Ctx<'_> {
             }
             Check::NotBlocked(c) => self.on_sent(&c.burst, |s| burst::not_blocked(c, s, scale)),
             Check::Blocked(c) => self.on_sent(&c.burst, burst::blocked),
+            Check::AllTaken(c) => self.on_sent(&c.burst, burst::all_taken),
             Check::NoPrefix(c) => {
                 let prefix = match &c.prefix_hex {
                     Some(h) => match unhex("prefix_hex", h) {
