@@ -423,7 +423,7 @@ class Driver:
         deadline = start + uint(req, "timeout_ms", 10000) / 1000.0
         r = {"accepted": 0, "would_block": 0, "errors": 0, "first_error": None,
              "first_would_block_seq": None, "last_accepted_seq": None, "stopped": "complete",
-             "max_send_us": 0}
+             "max_send_us": 0, "waited": 0}
         first = uint(req, "first_seq", 0)
         for seq in range(first, first + uint(req, "count")):
             if self.stop:
@@ -432,7 +432,11 @@ class Driver:
             parts = prefix + [burst_frame(topic, seq, i, nparts, size) for i in range(nparts)]
             t = time.monotonic()
             try:
-                ok = self.send_parts(s, parts, dontwait, deadline)
+                # One NOBLOCK attempt first: EAGAIN there means the send waited (DRV-71).
+                ok = self.send_parts(s, parts, True, deadline)
+                if not ok and not dontwait:
+                    r["waited"] += 1
+                    ok = self.send_parts(s, parts, False, deadline)
             except zmq.ZMQError as e:
                 r["errors"] += 1
                 r["first_error"] = {"seq": seq, "code": errno_name(e), "message": str(e)}

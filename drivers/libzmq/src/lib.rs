@@ -444,8 +444,10 @@ impl Libzmq {
         }
     }
 
-    /// Sends through `send` (one whole message, or one frame with `flags`), retrying on EAGAIN
-    /// until `deadline` unless `dontwait`.
+    /// Sends through `send` (one whole message, or one frame with `flags`, always DONTWAIT),
+    /// retrying on EAGAIN until `deadline` unless `dontwait`. A message accepted after an EAGAIN
+    /// waited (DRV-71); for a multipart message only the first frame can be refused, since
+    /// libzmq takes the rest of a message atomically.
     fn send_with(
         &mut self,
         handle: &str,
@@ -453,10 +455,12 @@ impl Libzmq {
         deadline: Instant,
         send: impl Fn(&zmq::Socket) -> zmq::Result<()>,
     ) -> OpResult<Sent> {
+        let mut accepted = Sent::Accepted;
         loop {
             match send(&self.sock(handle)?.sock) {
-                Ok(()) => return Ok(Sent::Accepted),
+                Ok(()) => return Ok(accepted),
                 Err(zmq::Error::EAGAIN) => {
+                    accepted = Sent::AcceptedAfterWait;
                     let left = deadline.saturating_duration_since(Instant::now());
                     if dontwait
                         || left.is_zero()
@@ -474,6 +478,7 @@ impl Libzmq {
 
 impl Driver for Libzmq {
     const NAME: &'static str = "libzmq driver";
+    const COUNTS_WAITS: bool = true;
 
     fn hello(&self) -> HelloInfo {
         let (a, b, c) = zmq::version();

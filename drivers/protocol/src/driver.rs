@@ -113,8 +113,12 @@ impl Fault {
 /// What happened to one message handed to the library.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sent {
-    /// The library took it.
+    /// The library took it at the first attempt.
     Accepted,
+    /// The library took it, but not at once: the first attempt would have blocked (EAGAIN, a
+    /// send future not ready when first polled, a pending connect), so the driver waited
+    /// (DRV-71). Only a driver with [`Driver::COUNTS_WAITS`] tells the two apart.
+    AcceptedAfterWait,
     /// It did not: would block (with `dontwait`), the deadline passed, or a signal came.
     NotAccepted,
 }
@@ -197,6 +201,12 @@ impl EventLog {
 pub trait Driver {
     /// The name in log lines on stderr (`"libzmq driver"`).
     const NAME: &'static str;
+
+    /// Whether [`Driver::send`] answers [`Sent::AcceptedAfterWait`] for a message whose first
+    /// attempt would have blocked, and a blocking send that was not accepted only after such a
+    /// refusal: then `send_burst` reports `waited` (DRV-71). Leave it `false` where the library
+    /// cannot tell; the reply then has no `waited` and the harness falls back on send times.
+    const COUNTS_WAITS: bool = false;
 
     /// The `hello` reply fields (DRV-31).
     fn hello(&self) -> HelloInfo;
@@ -464,7 +474,7 @@ async fn send<D: Driver>(d: &mut D, a: &SendArgs) -> OpResult<Done> {
     let deadline = Instant::now() + Duration::from_millis(a.timeout_ms);
     Ok(
         match d.send(&a.socket, parts, a.dontwait, deadline).await? {
-            Sent::Accepted => Done::ok(),
+            Sent::Accepted | Sent::AcceptedAfterWait => Done::ok(),
             Sent::NotAccepted => not_accepted(a.dontwait),
         },
     )
@@ -479,7 +489,7 @@ async fn send_part<D: Driver>(d: &mut D, a: &SendPartArgs) -> OpResult<Done> {
             .send_part(&a.socket, part, a.more, a.dontwait, deadline)
             .await?
         {
-            Sent::Accepted => Done::ok(),
+            Sent::Accepted | Sent::AcceptedAfterWait => Done::ok(),
             Sent::NotAccepted => not_accepted(a.dontwait),
         },
     )
@@ -496,12 +506,16 @@ async fn send_burst<D: Driver>(
     check_burst_params(&topic, a.size, a.parts).map_err(|e| Fault::invalid(e.to_string()))?;
     d.check_burst(&a.socket, prefix.len() as u64 + a.parts)?;
     let mut run = BurstRunner::new(a, &topic, Instant::now());
+    if D::COUNTS_WAITS {
+        run = run.counting_waits();
+    }
     while let Some((seq, frames)) = run.next(stopped()) {
         let mut parts = prefix.clone();
         parts.extend(frames);
         let t0 = Instant::now();
         let outcome = match d.send(&a.socket, parts, a.dontwait, run.deadline()).await {
             Ok(Sent::Accepted) => SendOutcome::Accepted,
+            Ok(Sent::AcceptedAfterWait) => SendOutcome::AcceptedAfterWait,
             Ok(Sent::NotAccepted) => SendOutcome::NotAccepted,
             Err(f) => SendOutcome::Failed {
                 code: f.code().unwrap_or("ENOTSUP").into(),
@@ -590,7 +604,7 @@ async fn echo<D: Driver>(d: &mut D, a: &EchoArgs, stopped: &dyn Fn() -> bool) ->
             }
         };
         match d.send(&a.socket, parts, false, deadline).await {
-            Ok(Sent::Accepted) => report.served += 1,
+            Ok(Sent::Accepted | Sent::AcceptedAfterWait) => report.served += 1,
             Ok(Sent::NotAccepted) => break cut_short(stopped),
             Err(f) => {
                 report.first_error = Some(round_trip_error(f));
@@ -904,6 +918,8 @@ mod tests {
             (r["accepted"].as_u64(), r["would_block"].as_u64()),
             (Some(5), Some(3))
         );
+        // The fake driver does not count waits (COUNTS_WAITS false): no `waited` (DRV-71).
+        assert_eq!(r.get("waited"), None);
         let r = ask(
             &mut d,
             r#"{"id":3,"op":"drain","socket":"s1","max_messages":5}"#,

@@ -300,6 +300,10 @@ pub struct BurstReport {
     pub elapsed_us: u64,
     /// The longest time one message took to be accepted or refused, microseconds.
     pub max_send_us: u64,
+    /// Messages the library could not accept at once, so the driver waited for them (DRV-71):
+    /// `None` from a driver that cannot tell (the field is optional in the protocol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited: Option<u64>,
 }
 
 /// The first error of a burst.

@@ -38,8 +38,10 @@ impl BurstStop {
 /// How the library took one message of a burst.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
-    /// Accepted.
+    /// Accepted at the first attempt.
     Accepted,
+    /// Accepted after the first attempt would have blocked and the send waited (DRV-71).
+    AcceptedAfterWait,
     /// Not accepted: would block (with `dontwait`), or, without it, still blocked at the
     /// deadline or when a signal arrived.
     NotAccepted,
@@ -101,6 +103,13 @@ impl BurstRunner {
         }
     }
 
+    /// Counts the messages that waited (DRV-71): the report then carries `waited`. Only for a
+    /// driver that tells [`SendOutcome::AcceptedAfterWait`] from [`SendOutcome::Accepted`].
+    pub fn counting_waits(mut self) -> Self {
+        self.report.waited = Some(0);
+        self
+    }
+
     /// The deadline of the whole burst (for a blocking send).
     pub fn deadline(&self) -> Instant {
         self.deadline
@@ -130,8 +139,14 @@ impl BurstRunner {
     pub fn record(&mut self, seq: u64, outcome: SendOutcome, took: Duration, interrupted: bool) {
         let r = &mut self.report;
         r.max_send_us = r.max_send_us.max(took.as_micros() as u64);
+        // Without `dontwait` a message not accepted waited until the deadline or a signal.
+        let waited = outcome == SendOutcome::AcceptedAfterWait
+            || (!self.dontwait && outcome == SendOutcome::NotAccepted);
+        if let (true, Some(w)) = (waited, r.waited.as_mut()) {
+            *w += 1;
+        }
         match outcome {
-            SendOutcome::Accepted => {
+            SendOutcome::Accepted | SendOutcome::AcceptedAfterWait => {
                 r.accepted += 1;
                 r.last_accepted_seq = Some(seq);
             }
@@ -298,6 +313,40 @@ mod tests {
         drive(&mut run, &blocked, Some(2));
         let r = run.finish();
         assert_eq!((r.accepted, r.stopped.as_str()), (1, "interrupted"));
+    }
+
+    #[test]
+    fn waits_are_counted_only_when_asked() {
+        let args = burst(r#"{"socket":"s","count":4}"#);
+        let outcomes = [
+            SendOutcome::Accepted,
+            SendOutcome::AcceptedAfterWait,
+            SendOutcome::AcceptedAfterWait,
+            SendOutcome::NotAccepted,
+        ];
+        let mut run = BurstRunner::new(&args, b"", Instant::now()).counting_waits();
+        drive(&mut run, &outcomes, None);
+        let r = run.finish();
+        assert_eq!(
+            (r.accepted, r.waited, r.stopped.as_str()),
+            (3, Some(3), "timeout")
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["waited"], 3);
+        let mut run = BurstRunner::new(&args, b"", Instant::now());
+        drive(&mut run, &outcomes, None);
+        let r = run.finish();
+        assert_eq!(r.waited, None);
+        assert!(serde_json::to_value(&r).unwrap().get("waited").is_none());
+        let mut run = BurstRunner::new(
+            &burst(r#"{"socket":"s","count":2,"dontwait":true,"stop_on_would_block":false}"#),
+            b"",
+            Instant::now(),
+        )
+        .counting_waits();
+        drive(&mut run, &[SendOutcome::NotAccepted], None);
+        let r = run.finish();
+        assert_eq!((r.would_block, r.waited), (1, Some(0)));
     }
 
     #[test]

@@ -224,6 +224,7 @@ export const HANDLERS = {
       last_accepted_seq: null,
       stopped: "complete",
       max_send_us: 0,
+      waited: 0,
     };
     for (let seq = first; seq < first + count; seq++) {
       if (st.stop) {
@@ -235,7 +236,12 @@ export const HANDLERS = {
       const t = performance.now();
       let out;
       try {
-        out = await sendMessage(entry, parts, meta, { dontwait, deadline, state: st });
+        // One attempt with SNDTIMEO 0 first: EAGAIN there means the send waited (DRV-71).
+        out = await sendMessage(entry, parts, meta, { dontwait: true, deadline, state: st });
+        if (out === "would_block" && !dontwait) {
+          r.waited++;
+          out = await sendMessage(entry, parts, meta, { dontwait, deadline, state: st });
+        }
       } catch (e) {
         r.errors++;
         r.first_error = { seq, code: e.code ?? "EDRIVER", message: e.message };

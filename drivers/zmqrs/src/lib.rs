@@ -557,6 +557,12 @@ impl Driver for Zmqrs {
     }
 
     /// No DONTWAIT in zmq.rs: with `dontwait` the send future is polled once.
+    ///
+    /// `send_burst` reports no `waited` (DRV-71; `COUNTS_WAITS` stays false): a send future
+    /// that is not ready when first polled mostly waits for zmq.rs's own writer task on another
+    /// runtime thread, not for a peer or a bound (7 of 1 000 XSUB sends to a publisher that
+    /// reads nothing, none slower than 12 ms, all taken: patterns/xsub/full-queue-drops), so
+    /// the count would follow scheduling. The harness judges the send times instead.
     async fn send(
         &mut self,
         socket: &str,

@@ -217,6 +217,13 @@ pub(crate) async fn run_all(s: &mut Session) -> Vec<CheckRecord> {
     )
     .await;
     s.check(
+        "recv-deadline-draft",
+        &["DRV-13", "DRV-43", "DRV-66"],
+        "recv on each draft type that receives (SERVER, CLIENT, DISH, GATHER, PEER, CHANNEL) answers timeout at its deadline",
+        recv_deadline_draft,
+    )
+    .await;
+    s.check(
         "send-part",
         &["DRV-64"],
         "send_part builds one multipart message frame by frame",
@@ -230,6 +237,13 @@ pub(crate) async fn run_all(s: &mut Session) -> Vec<CheckRecord> {
         ],
         "a burst arrives byte-exact and drains into exact sequence runs",
         burst_drain,
+    )
+    .await;
+    s.check(
+        "burst-waited",
+        &["DRV-71", "DRV-42"],
+        "send_burst's optional waited is a count: 0 on a PUB without subscribers, 1 when a send blocks until the deadline",
+        burst_waited,
     )
     .await;
     s.check(
@@ -1050,16 +1064,12 @@ async fn send_deadline(d: &mut DriverProcess, cx: &Cx) -> Checked {
     let took = t.elapsed();
     match r.result {
         Outcome::Timeout => {
-            ensure(
-                took >= Duration::from_millis(390)
-                    && took <= Duration::from_millis(400) + cx.bound(600),
-                || {
-                    format!(
-                        "timeout_ms 400 answered timeout after {} ms",
-                        took.as_millis()
-                    )
-                },
-            )?;
+            ensure(at_deadline(cx, took, 400), || {
+                format!(
+                    "timeout_ms 400 answered timeout after {} ms",
+                    took.as_millis()
+                )
+            })?;
             Ok(Passed::Yes(format!(
                 "timeout after {} ms (deadline 400 ms)",
                 took.as_millis()
@@ -1084,10 +1094,9 @@ async fn recv_deadline(d: &mut DriverProcess, cx: &Cx) -> Checked {
     let r = d.recv(&s, 400).await?;
     let took = t.elapsed();
     expect(&r, Outcome::Timeout, None)?;
-    ensure(
-        took >= Duration::from_millis(390) && took <= Duration::from_millis(400) + cx.bound(600),
-        || format!("timeout_ms 400 answered after {} ms", took.as_millis()),
-    )?;
+    ensure(at_deadline(cx, took, 400), || {
+        format!("timeout_ms 400 answered after {} ms", took.as_millis())
+    })?;
     let t0 = Instant::now();
     let r = d.recv(&s, 0).await?;
     let took0 = t0.elapsed();
@@ -1099,6 +1108,40 @@ async fn recv_deadline(d: &mut DriverProcess, cx: &Cx) -> Checked {
         "timeout after {} ms (deadline 400), after {} ms with timeout_ms 0",
         took.as_millis(),
         took0.as_millis()
+    )))
+}
+
+/// The draft types a driver may list that can receive.
+const RECEIVING_DRAFT_TYPES: [&str; 6] = ["SERVER", "CLIENT", "DISH", "GATHER", "PEER", "CHANNEL"];
+
+/// Thread-safe sockets often wait differently from the classic types (JeroMQ's have no file
+/// descriptor to poll), so a driver's waiting `recv` is checked on each of them.
+async fn recv_deadline_draft(d: &mut DriverProcess, cx: &Cx) -> Checked {
+    let types: Vec<&str> = RECEIVING_DRAFT_TYPES
+        .into_iter()
+        .filter(|t| cx.has_type(t))
+        .collect();
+    if types.is_empty() {
+        return Ok(Passed::Unsupported(
+            "no draft type that receives in socket_types".into(),
+        ));
+    }
+    for ty in &types {
+        let s = d.socket(ty).await?;
+        let t = Instant::now();
+        let r = d.recv(&s, 200).await?;
+        let took = t.elapsed();
+        expect(&r, Outcome::Timeout, None).map_err(|f| Failure(format!("{ty}: {}", f.0)))?;
+        ensure(at_deadline(cx, took, 200), || {
+            format!(
+                "{ty}: timeout_ms 200 answered after {} ms",
+                took.as_millis()
+            )
+        })?;
+    }
+    Ok(Passed::Yes(format!(
+        "timeout at the 200 ms deadline on {}",
+        types.join(", ")
     )))
 }
 
@@ -1268,10 +1311,9 @@ async fn drain_deadline(d: &mut DriverProcess, cx: &Cx) -> Checked {
         o == Outcome::Timeout && rep.stopped == "quiet" && rep.messages == 0,
         || format!("empty drain (quiet 300 ms): {o}, stopped {}", rep.stopped),
     )?;
-    ensure(
-        took >= Duration::from_millis(290) && took <= Duration::from_millis(300) + cx.bound(600),
-        || format!("quiet_ms 300 answered after {} ms", took.as_millis()),
-    )?;
+    ensure(at_deadline(cx, took, 300), || {
+        format!("quiet_ms 300 answered after {} ms", took.as_millis())
+    })?;
     let deadline = DrainArgs {
         quiet_ms: 5000,
         timeout_ms: 400,
@@ -1306,6 +1348,136 @@ async fn with_raw(
         .await
         .map_err(|e| Failure(format!("raw {raw_type} to {ep}: {e}")))?;
     Ok((s, raw))
+}
+
+/// The `waited` field of a `send_burst` reply (DRV-71): `None` when the driver leaves it out,
+/// a failure when it is there but not a non-negative integer.
+fn waited_field(r: &Reply) -> Result<Option<u64>, Failure> {
+    match r.fields.get("waited") {
+        None => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            Failure(format!(
+                "waited must be a non-negative integer (DRV-71), got {v}"
+            ))
+        }),
+    }
+}
+
+/// A blocking `send_burst` of `count` messages of `size` octets on `socket`: the reply's
+/// `accepted`, `stopped` and `waited` (which must be there: the driver reported it before).
+async fn blocking_burst(
+    d: &mut DriverProcess,
+    socket: &str,
+    count: u64,
+    size: u64,
+    timeout_ms: u64,
+) -> Result<(u64, String, u64), Failure> {
+    let r = op(
+        d,
+        "send_burst",
+        json!({"socket": socket, "count": count, "size": size, "timeout_ms": timeout_ms}),
+    )
+    .await?;
+    expect(&r, Outcome::Ok, None)?;
+    let accepted = r
+        .fields
+        .get("accepted")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let stopped = r
+        .fields
+        .get("stopped")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let waited = waited_field(&r)?
+        .ok_or_else(|| Failure("waited was reported for one burst but not for another".into()))?;
+    Ok((accepted, stopped.into(), waited))
+}
+
+/// `waited` (DRV-71): absent is allowed (UNSUPPORTED); present, it counts sends that could not
+/// be taken at once. A PUB without subscribers takes (drops) everything at once: 0. A PUSH
+/// without a peer blocks its first message until the deadline: 1, nothing accepted. A library
+/// that refuses that send with an error instead (zmq.rs: ENOTCONN) is given a peer that stops
+/// reading, so 400 messages of 64 KiB fill the TCP window: a burst cut short by its deadline
+/// must have waited.
+async fn burst_waited(d: &mut DriverProcess, _: &Cx) -> Checked {
+    let publisher = d.socket("PUB").await?;
+    d.bind(&publisher, ANY_PORT).await?;
+    let r = op(
+        d,
+        "send_burst",
+        json!({"socket": publisher, "count": 100, "timeout_ms": 5000}),
+    )
+    .await?;
+    expect(&r, Outcome::Ok, None)?;
+    let Some(free) = waited_field(&r)? else {
+        return Ok(Passed::Unsupported(
+            "send_burst reports no waited (optional, DRV-71): check.not-blocked judges this \
+             driver's send times against each case's bound instead"
+                .into(),
+        ));
+    };
+    ensure(free == 0, || {
+        format!("100 sends on a PUB without subscribers: waited {free}, expected 0")
+    })?;
+    let push = d.socket("PUSH").await?;
+    d.bind(&push, ANY_PORT).await?;
+    let (accepted, stopped, waited) = blocking_burst(d, &push, 3, 0, 300).await?;
+    match stopped.as_str() {
+        "timeout" => {
+            ensure(accepted == 0 && waited == 1, || {
+                format!(
+                    "a PUSH without a peer, 3 sends, timeout_ms 300: accepted {accepted}, \
+                     waited {waited}; expected 0 and 1 (the first send waited, then timed out)"
+                )
+            })?;
+            Ok(Passed::Yes(
+                "waited 0 for 100 sends on a PUB without subscribers; 1 for a PUSH without a \
+                 peer whose first send blocked until the deadline"
+                    .into(),
+            ))
+        }
+        "error" => burst_waited_on_a_full_window(d).await,
+        other => Err(Failure(format!(
+            "a PUSH without a peer, 3 blocking sends, timeout_ms 300: stopped {other} with \
+             {accepted} accepted; expected timeout (or the library's error)"
+        ))),
+    }
+}
+
+/// The second half of [`burst_waited`] for a library whose PUSH refuses a send without a peer:
+/// a raw PULL that stops reading.
+async fn burst_waited_on_a_full_window(d: &mut DriverProcess) -> Checked {
+    let (push, raw) = with_raw(d, "PUSH", "PULL").await?;
+    raw.stop_reading();
+    let result = blocking_burst(d, &push, 400, 65_536, 1500).await;
+    raw.close(crate::peer::CloseHow::Rst).await;
+    let (accepted, stopped, waited) = result?;
+    match stopped.as_str() {
+        "timeout" => {
+            ensure(waited >= 1 && waited <= accepted + 1, || {
+                format!(
+                    "400 sends of 64 KiB to a peer that reads nothing stopped at the deadline \
+                     with {accepted} accepted but waited {waited}: expected 1..={}",
+                    accepted + 1
+                )
+            })?;
+            Ok(Passed::Yes(format!(
+                "waited 0 on a PUB without subscribers; a PUSH without a peer is refused at \
+                 once, and toward a peer that reads nothing {accepted} of 400 sends of 64 KiB \
+                 were taken before the deadline, {waited} waited"
+            )))
+        }
+        "complete" => Ok(Passed::Yes(format!(
+            "waited 0 on a PUB without subscribers; this library never blocks a PUSH (no peer: \
+             refused at once; a peer that reads nothing: all 400 sends of 64 KiB taken, \
+             waited {waited}), so no send here has to wait"
+        ))),
+        other => Err(Failure(format!(
+            "400 sends of 64 KiB to a peer that reads nothing: stopped {other} with {accepted} \
+             accepted; expected timeout or complete"
+        ))),
+    }
 }
 
 /// Requests `fields` of `op` that must each answer `error` `EINVAL`.
@@ -1907,8 +2079,14 @@ fn visit_hex(v: &Value, f: &mut impl FnMut(&str)) {
 /// A request with `timeout_ms` 300 that gets nothing must answer at its deadline: not before
 /// it (10 ms of timer allowance), and not later than the scaled reply bound after it.
 fn ensure_answered_at_300_ms(cx: &Cx, took: Duration) -> Result<(), Failure> {
-    ensure(
-        took >= Duration::from_millis(290) && took <= Duration::from_millis(300) + cx.bound(600),
-        || format!("timeout_ms 300 answered after {} ms", took.as_millis()),
-    )
+    ensure(at_deadline(cx, took, 300), || {
+        format!("timeout_ms 300 answered after {} ms", took.as_millis())
+    })
+}
+
+/// Whether a reply that took `took` came at a `ms` deadline: no more than 10 ms early, and no
+/// later than the deadline plus the scaled allowance for a loaded machine.
+fn at_deadline(cx: &Cx, took: Duration, ms: u64) -> bool {
+    took >= Duration::from_millis(ms.saturating_sub(10))
+        && took <= Duration::from_millis(ms) + cx.bound(600)
 }

@@ -36,6 +36,8 @@ import zmq.poll.PollItem;
  */
 final class Driver {
   static final int TICK_MS = 20;
+  /** The longest wait on a thread-safe socket before the monitors and ZAP are served again. */
+  static final int SAFE_TICK_MS = 5;
   static final String VERSION = "0.1.0";
   private static final String ZAP_ENDPOINT = "inproc://zeromq.zap.01";
   private static final int MAX_EVENTS = 10_000;
@@ -289,7 +291,15 @@ final class Driver {
       return false;
     }
     long ms = Math.min(TICK_MS, left / 1_000_000 + 1);
-    service(ms, new PollItem(s, events));
+    if (s.getFD() == null) {
+      // The thread-safe types (CLIENT, SERVER, RADIO, DISH, ...) have no file descriptor, and a
+      // poll set holding one throws a NullPointerException from inside JeroMQ. Such a socket
+      // waits on itself, in short turns, so the monitors and the ZAP handler are still served.
+      service(0, null);
+      s.poll(events, (int) Math.min(ms, SAFE_TICK_MS), null);
+    } else {
+      service(ms, new PollItem(s, events));
+    }
     return true;
   }
 
@@ -678,6 +688,7 @@ final class Driver {
     long accepted = 0;
     long wouldBlock = 0;
     long errors = 0;
+    long waited = 0;
     long maxSendNs = 0;
     Long firstWouldBlock = null;
     Long lastAccepted = null;
@@ -695,7 +706,12 @@ final class Driver {
       long t = System.nanoTime();
       boolean ok;
       try {
-        ok = sendParts(e.base(), parts, null, dontwait, deadline);
+        // One DONTWAIT attempt first: EAGAIN there means the send waited (DRV-71).
+        ok = sendParts(e.base(), parts, null, true, deadline);
+        if (!ok && !dontwait) {
+          waited++;
+          ok = sendParts(e.base(), parts, null, false, deadline);
+        }
       } catch (Failure f) {
         errors++;
         firstError = JSON.objectNode().put("seq", seq).put("code", f.code());
@@ -732,6 +748,7 @@ final class Driver {
     r.put("stopped", stopped);
     r.put("elapsed_us", (System.nanoTime() - start) / 1000);
     r.put("max_send_us", maxSendNs / 1000);
+    r.put("waited", waited);
     return Reply.ok(r);
   }
 
