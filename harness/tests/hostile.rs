@@ -310,6 +310,15 @@ fn run_hostile_driver(
     mode: &str,
     bound: Duration,
 ) -> Option<(Option<i32>, serde_json::Value, Vec<u32>)> {
+    run_hostile_scenarios(mode, "hostile.toml", bound)
+}
+
+/// [`run_hostile_driver`] with the cases of `harness/tests/hostile/<scenarios>`, in order.
+fn run_hostile_scenarios(
+    mode: &str,
+    scenarios: &str,
+    bound: Duration,
+) -> Option<(Option<i32>, serde_json::Value, Vec<u32>)> {
     if Command::new("python3").arg("--version").output().is_err() {
         eprintln!("skipped: no python3");
         return None;
@@ -335,7 +344,7 @@ fn run_hostile_driver(
         ])
         .args(["--jobs", "1"])
         .arg("--scenarios")
-        .arg(repo_root().join("harness/tests/hostile/hostile.toml"))
+        .arg(repo_root().join("harness/tests/hostile").join(scenarios))
         .args(["--only-scenarios", "--no-baseline", "--brief", "--json"])
         .arg(&json)
         .stdout(Stdio::null())
@@ -459,6 +468,57 @@ fn a_driver_death_is_charged_to_the_case_that_caused_it() {
         "the next case is not blamed: {}",
         results[1]
     );
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} was left running");
+    }
+}
+
+/// Finding JB-01: a case whose burst of multi-frame messages was cut short leaves its driver
+/// unsafe to reuse, so the engine retires the process at the end of that case; an abort during
+/// the retirement (here: at the `exit` request) is charged to that case, with the end of its
+/// stderr, and the next case gets a fresh process and passes. A one-frame burst cut short does
+/// not retire its process: the last three cases share one.
+#[test]
+fn a_driver_left_unsafe_is_retired_and_its_abort_charged_to_its_case() {
+    let Some((code, report, pids)) = run_hostile_scenarios(
+        "abort-at-exit-after-cut",
+        "retire.toml",
+        Duration::from_secs(90),
+    ) else {
+        return;
+    };
+    assert_eq!(code, Some(1), "FAIL exits 1: {report}");
+    let results = report["results"].as_array().expect("a report");
+    let verdicts: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("hostile/retire/cut-multipart", "FAIL"),
+            ("hostile/retire/next", "PASS"),
+            ("hostile/retire/cut-single", "PASS"),
+            ("hostile/retire/after-single", "PASS"),
+        ]
+    );
+    let check = results[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "driver-alive")
+        .expect("a driver-alive check");
+    assert_eq!(check["requirement"], "SEC-09");
+    let actual = check["actual"].as_str().unwrap();
+    assert!(
+        actual.contains("ended abnormally when it was retired")
+            && actual.contains("4-frame")
+            && actual.contains("SIGABRT")
+            && actual.contains("session_base.cpp:233"),
+        "what happened, why it was retired, the signal and the stderr: {actual}"
+    );
+    // The contract check's process, the retired one, and one shared by the last three cases.
+    assert_eq!(pids.len(), 3, "processes started: {pids:?}");
     for pid in pids {
         assert!(!alive(pid), "process {pid} was left running");
     }

@@ -433,6 +433,11 @@ impl DriverProcess {
         }
     }
 
+    /// Adds a harness note to the transcript (e.g. why the process is retired after a case).
+    pub fn annotate(&mut self, line: &str) {
+        self.note(Direction::Note, line);
+    }
+
     fn note(&mut self, dir: Direction, line: &str) {
         if let (Some(file), Direction::Request | Direction::Reply) = (recorder(), dir) {
             let record = serde_json::json!({

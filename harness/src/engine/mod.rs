@@ -8,6 +8,7 @@
 
 pub mod analysis;
 mod checks;
+mod retire;
 mod steps;
 
 use crate::driver::{DriverCommand, DriverError, DriverProcess};
@@ -167,6 +168,9 @@ pub(crate) struct Ctx<'e> {
     /// Driver processes found dead (or not answering) at the end of the case, which no step
     /// saw: the death happened in this case and is charged to it ([`death_in_case`]).
     deaths: Vec<String>,
+    /// Roles whose process this case left unsafe to reuse, with the first reason
+    /// ([`retire`]): retired at the end of the case, an abnormal end charged to it.
+    unsafe_reuse: BTreeMap<Role, String>,
 }
 
 /// Whether a case changes the network (`net.cut`, `net.heal`, `net.impair`), so its
@@ -232,6 +236,15 @@ impl<'e> Ctx<'e> {
             overrun: false,
             net: None,
             deaths: Vec::new(),
+            unsafe_reuse: BTreeMap::new(),
+        }
+    }
+
+    /// Records that `role`'s process must not be handed to the next case (the first reason
+    /// is kept); `None` leaves it as it is.
+    pub(crate) fn mark_unsafe(&mut self, role: Role, why: Option<String>) {
+        if let Some(why) = why {
+            self.unsafe_reuse.entry(role).or_insert(why);
         }
     }
 
@@ -453,6 +466,9 @@ impl<'e> Ctx<'e> {
             .map(|(r, h, _)| (*r, h.clone()))
             .collect();
         let roles: Vec<Role> = self.drivers.keys().copied().collect();
+        // Processes left unsafe to reuse: retired after the peers are closed (an abort the end
+        // of a connection provokes then happens during the retirement, in this case).
+        let mut retiring: Vec<(Role, DriverSlot, String)> = Vec::new();
         for role in roles {
             let Some(mut slot) = self.drivers.remove(&role) else {
                 continue;
@@ -469,8 +485,13 @@ impl<'e> Ctx<'e> {
                 continue;
             }
             let seen_by_a_step = slot.process.faulted();
-            let mut clean = !self.fresh && !slot.expected_exit && slot.process.is_running();
-            if clean {
+            let retire_why = self
+                .unsafe_reuse
+                .remove(&role)
+                .filter(|_| !seen_by_a_step && !slot.expected_exit);
+            let running = !slot.expected_exit && slot.process.is_running();
+            let mut clean = !self.fresh && running && retire_why.is_none();
+            if clean || (running && retire_why.is_some()) {
                 for (r, handle) in sockets.iter().filter(|(r, _)| *r == role) {
                     let _ = r;
                     let closed = slot
@@ -484,6 +505,9 @@ impl<'e> Ctx<'e> {
             if !seen_by_a_step && let Some(death) = death_in_case(&role, &mut slot, clean).await {
                 self.deaths.push(death);
                 clean = false;
+            } else if let Some(why) = retire_why {
+                retiring.push((role, slot, why));
+                continue;
             }
             if clean && slot.process.is_running() {
                 // Keep the record of what this case did before handing the process on.
@@ -524,6 +548,13 @@ impl<'e> Ctx<'e> {
             if !p.is_closed() {
                 p.close(crate::peer::CloseHow::Rst).await;
             }
+        }
+        for (role, mut slot, why) in retiring {
+            if let Some(death) = retire::retire(role, &mut slot, &why, grace).await {
+                self.deaths.push(death);
+            }
+            self.retired_records
+                .push(driver_record(&role, &slot.process, slot.transcript_from));
         }
         self.charge_deaths();
     }
@@ -664,15 +695,19 @@ async fn death_in_case(role: &Role, slot: &mut DriverSlot, ask: bool) -> Option<
         return None;
     };
     slot.expected_exit = true;
-    slot.process
-        .stderr_read_to_end(Duration::from_secs(1))
-        .await;
-    let stderr = slot.process.stderr_last_lines(DEATH_STDERR_LINES);
-    Some(if stderr.is_empty() {
+    Some(quote_stderr(&mut slot.process, what).await)
+}
+
+/// `what` happened to a process, with the last [`DEATH_STDERR_LINES`] lines of its stderr
+/// (read to its end, bounded, so an abort message written just before dying is whole).
+async fn quote_stderr(p: &mut DriverProcess, what: String) -> String {
+    p.stderr_read_to_end(Duration::from_secs(1)).await;
+    let stderr = p.stderr_last_lines(DEATH_STDERR_LINES);
+    if stderr.is_empty() {
         format!("{what}; its stderr is empty")
     } else {
         format!("{what}; the end of its stderr:\n{stderr}")
-    })
+    }
 }
 
 fn driver_record(role: &Role, p: &DriverProcess, from: u64) -> DriverRecord {

@@ -14,6 +14,11 @@ Every mode passes the contract check (`hello`, an unknown op answered `unsupport
               behaves until a `close`; the next request after it makes it abort (SIGABRT) with
               a libzmq-like assertion on stderr, like libzmq 4.3.4 after hwm/counts-messages-not-frames;
               only the first process to close dies (it creates the file $HOSTILE_MARK)
+  abort-at-exit-after-cut
+              answers `send_burst` as a burst cut short by its deadline (half the messages
+              taken, `stopped: timeout`); asked to `exit` after such a burst of messages of more
+              than one frame, it aborts (SIGABRT) with a libzmq-like assertion on stderr, like
+              libzmq after a multipart burst cut short when the connection ends (JB-01)
 
 Each process (and the fork child) appends its pid to $HOSTILE_PIDS if set.
 """
@@ -48,6 +53,7 @@ def first_to_die():
 note_pid(os.getpid())
 sockets = 0
 closed = False
+cut_parts = 0
 for line in sys.stdin:
     req = json.loads(line)
     op = req.get("op")
@@ -63,7 +69,8 @@ for line in sys.stdin:
         reply(req, result="ok", implementation="hostile-" + MODE, version="0.1.0",
               library="none", library_version="0", protocol_version=1,
               socket_types=["PULL", "PUSH"], options=[], mechanisms=["NULL"], zmtp=["3.0"],
-              ops=["hello", "socket", "close", "exit"])
+              ops=["hello", "socket", "close", "exit"]
+              + (["send_burst"] if MODE == "abort-at-exit-after-cut" else []))
     elif op == "socket":
         if MODE == "garbage":
             sys.stdout.write("this is not a reply {{{\n")
@@ -86,8 +93,19 @@ for line in sys.stdin:
     elif op == "close":
         closed = True
         reply(req, result="ok")
+    elif op == "send_burst" and MODE == "abort-at-exit-after-cut":
+        count, first = req.get("count", 0), req.get("first_seq", 0)
+        cut_parts = max(cut_parts, len(req.get("prefix_hex", [])) + req.get("parts", 1))
+        taken = count // 2
+        reply(req, result="ok", accepted=taken, would_block=0, errors=0, first_error=None,
+              first_would_block_seq=None, last_accepted_seq=first + taken - 1 if taken else None,
+              stopped="timeout", elapsed_us=1000, max_send_us=1000)
     elif op == "exit":
         reply(req, result="ok")
+        if MODE == "abort-at-exit-after-cut" and cut_parts > 1:
+            sys.stderr.write("Resource temporarily unavailable (src/session_base.cpp:233)\n")
+            sys.stderr.flush()
+            os.abort()
         break
     else:
         reply(req, result="unsupported", message=f"unknown op {op}")

@@ -153,6 +153,10 @@ pub(super) async fn send(cx: &mut Ctx<'_>, s: &action::Send) -> StepResult {
         Ok(r) => r,
         Err(e) => return Err(cx.driver_stop(on, e, req)),
     };
+    cx.mark_unsafe(
+        on,
+        super::super::retire::after_send(frames.len(), &r.result),
+    );
     check_result(cx, req, &r, s.expect.as_deref().unwrap_or("ok"))?;
     cx.save(&s.save, reply_json(&r));
     Ok(())
@@ -179,6 +183,11 @@ pub(super) async fn burst(cx: &mut Ctx<'_>, s: &action::Burst) -> StepResult {
     let signal = term_timing(cx, armed).await;
     match r {
         Ok(report) => {
+            let frames = s.prefix.len() as u64 + s.parts;
+            cx.mark_unsafe(
+                on,
+                super::super::retire::after_burst(frames, &report.stopped),
+            );
             let mut v = json!({
                 "first_seq": s.first_seq, "count": s.count,
                 "contiguous": s.stop_on_would_block || !s.dontwait,
