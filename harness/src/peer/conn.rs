@@ -386,13 +386,16 @@ impl Shared {
 }
 
 type Writer = Arc<tokio::sync::Mutex<Option<OwnedWriteHalf>>>;
+/// A connection's reader task, shared with the other half of a recording proxy (which aborts
+/// it to pass a reset on, [`reset_socket`]).
+type ReaderSlot = Arc<Mutex<Option<JoinHandle<()>>>>;
 
 /// One raw-peer connection. Dropping it aborts its reader and closes the socket.
 pub struct PeerConn {
     name: String,
     shared: Arc<Shared>,
     writer: Writer,
-    reader: Mutex<Option<JoinHandle<()>>>,
+    reader: ReaderSlot,
     settings: PeerSettings,
     listening: bool,
     clock: Clock,
@@ -504,8 +507,10 @@ impl PeerConn {
                 b.start_relayed(b_read, b_ctx, to_a);
             }
             None => {
-                a.start(a_read, a_ctx, Some((b.writer.clone(), b.shared.clone())));
-                b.start(b_read, b_ctx, Some((a.writer.clone(), a.shared.clone())));
+                let to_b = (b.writer.clone(), b.shared.clone(), b.reader.clone());
+                let to_a = (a.writer.clone(), a.shared.clone(), a.reader.clone());
+                a.start(a_read, a_ctx, Some(to_b));
+                b.start(b_read, b_ctx, Some(to_a));
             }
         }
         (a, b)
@@ -543,7 +548,7 @@ impl PeerConn {
             name: name.to_string(),
             shared,
             writer,
-            reader: Mutex::new(None),
+            reader: ReaderSlot::default(),
             settings,
             listening,
             clock,
@@ -1072,22 +1077,7 @@ impl PeerConn {
                     let _ = tokio::time::timeout(CLOSE_BOUND, w.shutdown()).await;
                 }
             }
-            CloseHow::Rst => {
-                if let Some(w) = w.as_ref() {
-                    let _ = w.as_ref().set_zero_linger();
-                }
-                let reader = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
-                if let Some(h) = reader {
-                    h.abort();
-                    let _ = tokio::time::timeout(CLOSE_BOUND, h).await;
-                }
-                // Both halves gone: the socket closes with RST. `forget`, not a drop: dropping
-                // a tokio write half shuts it down first, so a FIN went out before the RST
-                // and the other side read end of file, not a reset.
-                if let Some(w) = w.take() {
-                    w.forget();
-                }
-            }
+            CloseHow::Rst => reset_socket(&mut w, &self.reader).await,
         }
         drop(w);
         let kind = match how {
@@ -1108,6 +1098,24 @@ impl PeerConn {
 
 /// The longest [`PeerConn::close`] waits for a writer in progress to let go.
 const CLOSE_BOUND: Duration = Duration::from_secs(10);
+
+/// Closes a connection with an RST alone: SO_LINGER 0, its reader task aborted (bounded
+/// wait) so the read half is gone, then the write half forgotten, so the socket closes with
+/// both halves gone. `forget`, not a drop: dropping a tokio write half shuts it down first,
+/// so a FIN went out before the RST and the other side read end of file, not a reset.
+async fn reset_socket(w: &mut Option<OwnedWriteHalf>, reader: &ReaderSlot) {
+    if let Some(w) = w.as_ref() {
+        let _ = w.as_ref().set_zero_linger();
+    }
+    let reader = reader.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(h) = reader {
+        h.abort();
+        let _ = tokio::time::timeout(CLOSE_BOUND, h).await;
+    }
+    if let Some(w) = w.take() {
+        w.forget();
+    }
+}
 
 async fn write_recorded(
     writer: &Writer,
@@ -1164,8 +1172,9 @@ async fn write_recorded(
     Ok(())
 }
 
-/// Where a proxy half passes on what it reads: the other half's writer and record.
-type Forward = (Writer, Arc<Shared>);
+/// Where a proxy half passes on what it reads: the other half's writer, record and reader
+/// (aborted to pass a reset on as a reset).
+type Forward = (Writer, Arc<Shared>, ReaderSlot);
 
 struct ReadCtx {
     shared: Arc<Shared>,
@@ -1206,7 +1215,7 @@ async fn read_loop(mut ctx: ReadCtx) {
                         how: CloseKind::Eof,
                     },
                 );
-                if let Some((w, _)) = &ctx.forward
+                if let Some((w, _, _)) = &ctx.forward
                     && let Some(w) = w.lock().await.as_mut()
                 {
                     let _ = w.shutdown().await;
@@ -1232,11 +1241,19 @@ async fn read_loop(mut ctx: ReadCtx) {
                 note_cut(&ctx, interpreting);
                 ctx.shared
                     .push(ctx.clock.now_us(), PeerEventKind::Closed { how });
-                if let Some((w, _)) = &ctx.forward {
-                    if let Some(w) = w.lock().await.as_ref() {
-                        let _ = w.as_ref().set_zero_linger();
+                if let Some((w, other, other_reader)) = &ctx.forward {
+                    // Passed on as a reset alone: the other side must not read end of file
+                    // first. Bounded like a close: a writer in progress holds the lock for at
+                    // most its own bound.
+                    if let Ok(mut w) = tokio::time::timeout(CLOSE_BOUND, w.lock()).await {
+                        reset_socket(&mut w, other_reader).await;
                     }
-                    *w.lock().await = None;
+                    other.push(
+                        ctx.clock.now_us(),
+                        PeerEventKind::Closed {
+                            how: CloseKind::Local(CloseHow::Rst),
+                        },
+                    );
                 }
                 if let Some(tx) = &ctx.relay {
                     let at_us = ctx.clock.now_us();
@@ -1249,7 +1266,7 @@ async fn read_loop(mut ctx: ReadCtx) {
         };
         let t = ctx.clock.now_us();
         let chunk = &buf[..n];
-        if let Some((w, other)) = &ctx.forward {
+        if let Some((w, other, _)) = &ctx.forward {
             // A proxy passes everything on at once, before interpreting it.
             let _ = write_recorded(w, other, &ctx.clock, chunk, Duration::from_secs(10)).await;
         }
