@@ -75,11 +75,33 @@ pub fn render(runs: &[RunReport], html: Option<&str>) -> String {
                 let _ = writeln!(out, "- … {} more", list.len() - LISTED);
             }
         }
+        flaky_list(&mut out, run, &link);
     }
     if let Some(h) = html {
         let _ = writeln!(out, "\nFull report: [{h}]({h})");
     }
     out
+}
+
+/// The cases that matched the baseline only when run again (`run --retry`), with every verdict.
+fn flaky_list(out: &mut String, run: &RunReport, link: &dyn Fn(&str) -> String) {
+    let flaky = run.baseline.as_ref().map_or(&[][..], |b| &b.flaky[..]);
+    if flaky.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n**Flaky**, matched the baseline when run again ({}, {}):\n",
+        pair_label(run),
+        flaky.len()
+    );
+    for f in flaky.iter().take(LISTED) {
+        let verdicts: Vec<&str> = f.verdicts.iter().map(|v| v.as_str()).collect();
+        let _ = writeln!(out, "- {}: {}", link(&f.id), verdicts.join(" → "));
+    }
+    if flaky.len() > LISTED {
+        let _ = writeln!(out, "- … {} more", flaky.len() - LISTED);
+    }
 }
 
 /// A deviation: case id, the baseline's verdict, the run's.

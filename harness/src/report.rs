@@ -27,6 +27,26 @@ pub struct BaselineReport {
     pub listed: usize,
     /// Results that differ from it.
     pub deviations: Vec<Deviation>,
+    /// Cases that deviated, then matched the baseline when run again (`run --retry`); their
+    /// result in `results` is the matching run's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<Flaky>,
+}
+
+/// A case that deviated from the baseline and matched it on a retry (`run --retry N`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flaky {
+    /// Case id.
+    pub id: String,
+    /// The verdict of every attempt, in order; the last one matched the baseline.
+    pub verdicts: Vec<Verdict>,
+    /// Why the first attempt deviated (its one-line reason), so the failure stays visible.
+    #[serde(default)]
+    pub first_reason: Option<String>,
+    /// For a first attempt with the listed verdict that failed differently: what differed
+    /// (as in [`Deviation::changed`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_changed: Vec<String>,
 }
 
 /// Everything a run produced (`--json`; read back by `merge` and `matrix`).

@@ -11,9 +11,10 @@
 //!
 //! Some libraries race with themselves: JeroMQ's connecting socket sometimes never sends its
 //! greeting (JQ-01, about one case in forty), zmq4's and rzmq's timers land on either side of a
-//! bound (`also` entries in their baselines). So a case that deviates from its baseline is run
-//! again, alone, up to twice more, and only a case that deviates every time fails the test;
-//! every retry is printed with its verdicts, so a library that starts flaking is visible.
+//! bound (`also` entries in their baselines). So every run has `--retry 2`: a case that
+//! deviates from its baseline is run again, alone, up to twice more, and only a case that
+//! deviates every time fails the test; the harness prints the flaky ones with every verdict, so
+//! a library that starts flaking is visible.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -31,48 +32,24 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Attempts for a case that deviates from its baseline (the first run included).
-const ATTEMPTS: usize = 3;
+/// Retries for a case that deviates from its baseline (`run --retry`).
+const RETRIES: &str = "2";
 
-/// Runs the harness with `args`; `None` when the run matched its baseline (after retrying the
-/// deviating cases), else the failure.
+/// Runs the harness with `args` (and `--retry`); `None` when the run matched its baseline,
+/// else the failure with the whole report text.
 fn run(root: &Path, label: &str, args: &[&str]) -> Option<String> {
-    let mut failure = run_once(root, label, args, &[])?;
-    for attempt in 2..=ATTEMPTS {
-        let deviating = deviations(&failure.json);
-        if deviating.is_empty() {
-            break; // not a baseline deviation (an ERROR, a crash): nothing to retry
-        }
-        println!(
-            "{label}: retrying {} deviating case(s): {deviating:?}",
-            deviating.len()
-        );
-        match run_once(root, &format!("{label}.retry{attempt}"), args, &deviating) {
-            None => return None,
-            Some(f) => failure = f,
-        }
-    }
-    Some(failure.message)
-}
-
-/// A run that did not match its baseline: the message, and where its JSON report is.
-struct Failure {
-    message: String,
-    json: PathBuf,
-}
-
-/// One harness run; `cases` restricts it to those case ids.
-fn run_once(root: &Path, label: &str, args: &[&str], cases: &[String]) -> Option<Failure> {
     let out_dir = root.join("target").join("conformance");
     std::fs::create_dir_all(&out_dir).unwrap();
     let json = out_dir.join(format!("{label}.json"));
     let junit = out_dir.join(format!("{label}.xml"));
     let started = Instant::now();
     let mut command = Command::new(env!("CARGO_BIN_EXE_zmtp-harness"));
-    command.current_dir(root).arg("run").args(args);
-    for case in cases {
-        command.arg("--case").arg(case);
-    }
+    command
+        .current_dir(root)
+        .arg("run")
+        .args(args)
+        .arg("--retry")
+        .arg(RETRIES);
     let out = command
         .arg("--brief")
         .arg("--json")
@@ -89,34 +66,15 @@ fn run_once(root: &Path, label: &str, args: &[&str], cases: &[String]) -> Option
         started.elapsed().as_secs_f64(),
         summary.into_iter().rev().collect::<Vec<_>>().join("\n")
     );
-    (!out.status.success()).then(|| Failure {
-        message: format!(
+    (!out.status.success()).then(|| {
+        format!(
             "{label} (exit {:?}): the run differs from its baseline; report in {}\n{}\n{}",
             out.status.code(),
             json.display(),
             stdout,
             String::from_utf8_lossy(&out.stderr)
-        ),
-        json,
+        )
     })
-}
-
-/// The ids of the cases a JSON report lists as deviating from its baseline.
-fn deviations(json: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(json) else {
-        return Vec::new();
-    };
-    let Ok(report) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return Vec::new();
-    };
-    report["baseline"]["deviations"]
-        .as_array()
-        .map(|d| {
-            d.iter()
-                .filter_map(|x| x["id"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The drivers that can run here; the others are skipped with their reason (a failure in CI).

@@ -68,6 +68,10 @@ pub struct MatrixArgs {
     /// Passed to each cell's `run --jobs` (cases at once inside a cell).
     #[arg(long)]
     jobs: Option<u16>,
+    /// Passed to each cell's `run --retry` (cells with a baseline): a deviating case runs
+    /// again alone up to N more times, and one that then matches counts as flaky.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    retry: u32,
     /// Stretch every wait and upper time bound by this factor (each cell's `--timeout-scale`).
     #[arg(long, default_value_t = 1.0)]
     timeout_scale: f64,
@@ -151,6 +155,14 @@ impl Finished {
             .as_ref()
             .and_then(|r| r.baseline.as_ref())
             .map_or(0, |b| b.deviations.len())
+    }
+
+    /// Cases that deviated, then matched the baseline on a retry.
+    fn flaky(&self) -> usize {
+        self.report
+            .as_ref()
+            .and_then(|r| r.baseline.as_ref())
+            .map_or(0, |b| b.flaky.len())
     }
 
     /// A cell that fails the matrix: a deviation from its baseline, or (with a baseline) any
@@ -260,7 +272,7 @@ fn cell(
     let mut h = Fnv::default();
     h.add(env!("CARGO_PKG_VERSION").as_bytes());
     h.add(exe_stamp().as_bytes());
-    h.add(format!("{}", args.timeout_scale).as_bytes());
+    h.add(format!("{} retry {}", args.timeout_scale, args.retry).as_bytes());
     for lc in cases {
         h.add(format!("{:?}", lc.case).as_bytes());
     }
@@ -455,6 +467,11 @@ fn run_cell(args: &MatrixArgs, cell: &Cell) -> Result<Finished, Error> {
         cmd.arg("--only-scenarios");
     }
     match &cell.baseline {
+        Some(p) if args.retry > 0 => cmd
+            .arg("--baseline")
+            .arg(p)
+            .arg("--retry")
+            .arg(args.retry.to_string()),
         Some(p) => cmd.arg("--baseline").arg(p),
         None => cmd.arg("--no-baseline"),
     };
@@ -605,6 +622,10 @@ fn cell_text(f: &Finished) -> String {
     } else {
         "as baseline".to_string()
     };
+    let status = match f.flaky() {
+        0 => status,
+        k => format!("{status}, {k} flaky"),
+    };
     let others = if others.is_empty() {
         String::new()
     } else {
@@ -662,6 +683,15 @@ fn render_grid(
                 f.record.label, d.id, d.expected, d.actual
             ));
         }
+        for k in &b.flaky {
+            let verdicts: Vec<&str> = k.verdicts.iter().map(|v| v.as_str()).collect();
+            text.push_str(&format!(
+                "  {}: {} flaky: {}\n",
+                f.record.label,
+                k.id,
+                verdicts.join(" then ")
+            ));
+        }
     }
     text
 }
@@ -712,6 +742,7 @@ struct CellSummary<'a> {
     report: String,
     counts: Option<&'a BTreeMap<String, usize>>,
     deviations: usize,
+    flaky: usize,
     resumed: bool,
 }
 
@@ -738,6 +769,7 @@ fn write_outputs(
                         .to_string(),
                     counts: f.report.as_ref().map(|r| &r.counts),
                     deviations: f.deviations(),
+                    flaky: f.flaky(),
                     resumed: f.resumed,
                 })
                 .collect(),

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use zmtp_harness::baseline::Baseline;
-use zmtp_harness::report::{self, BaselineReport, RunReport};
+use zmtp_harness::report::{self, BaselineReport, Flaky, RunReport};
 use zmtp_harness::verdict::Verdict;
 
 /// Options of `merge`.
@@ -91,6 +91,11 @@ pub fn execute(args: MergeArgs) -> Result<ExitCode, Error> {
         let r: RunReport = serde_json::from_str(&text).map_err(|e| fail(read(path, e)))?;
         shards.push((path.display().to_string(), r));
     }
+    // What each shard's `--retry` found flaky; its results already hold the matching runs.
+    let flaky: Vec<Flaky> = shards
+        .iter()
+        .flat_map(|(_, r)| r.baseline.iter().flat_map(|b| b.flaky.clone()))
+        .collect();
     let mut merged = merge(shards, &order).map_err(fail)?;
     let baseline_path = match (&args.baseline, args.no_baseline) {
         (_, true) => None,
@@ -104,6 +109,7 @@ pub fn execute(args: MergeArgs) -> Result<ExitCode, Error> {
             path: path.display().to_string(),
             listed: baseline.cases.len(),
             deviations: baseline.compare(&merged.results),
+            flaky,
         });
     }
     out!("{}", report::render_text(&merged, false));

@@ -14,6 +14,7 @@ pub mod perf;
 pub mod probe;
 pub mod replay;
 pub mod repro;
+mod retry;
 pub mod run;
 pub mod shard;
 

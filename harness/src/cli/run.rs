@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use zmtp_harness::baseline::{Baseline, Deviation};
 use zmtp_harness::driver::registry as drivers;
-use zmtp_harness::report::{self, BaselineReport};
+use zmtp_harness::report::{self, BaselineReport, Flaky};
 use zmtp_harness::run::{self, RunOptions};
 use zmtp_harness::verdict::Verdict;
 
@@ -62,6 +62,11 @@ pub struct RunArgs {
     /// Run the selection N times; a verdict that differs between runs is a deviation.
     #[arg(long, default_value_t = 1)]
     repeat: u32,
+    /// Run a case that deviates from the baseline again, alone, up to N more times; one that
+    /// then matches is reported as flaky (every verdict and the first reason kept), not as a
+    /// deviation.
+    #[arg(long, default_value_t = 0, value_name = "N", conflicts_with_all = ["repeat", "update_baseline", "no_baseline"])]
+    retry: u32,
     /// Cases run at once (default: two per core). Cases that measure time or load the machine
     /// still run alone, after the others; `--jobs 1` is the serial run in file order.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -132,6 +137,7 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
     let mut deviations: Vec<Deviation> = Vec::new();
     let mut flips = outcome.flips;
     let mut known_flips = Vec::new();
+    let mut flaky = Vec::new();
     if let Some(path) = &baseline_path {
         let baseline = Baseline::load(path)?;
         if args.update_baseline {
@@ -143,6 +149,17 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
                 updated.cases.len()
             );
         } else {
+            if args.retry > 0 {
+                flaky = super::retry::retry_deviations(
+                    args.retry,
+                    &options,
+                    registry.clone(),
+                    &selected,
+                    &baseline,
+                    &mut report,
+                )
+                .await?;
+            }
             deviations = baseline.compare(&report.results);
             // A flip among verdicts the baseline lists for the case (`also`) is known variation.
             flips.retain(|id, vs| {
@@ -157,9 +174,11 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
             path: path.display().to_string(),
             listed: baseline.cases.len(),
             deviations: deviations.clone(),
+            flaky: flaky.clone(),
         });
     }
     out!("{}", report::render_text(&report, !args.brief));
+    print_flaky(&flaky);
     for (title, list) in [
         ("Verdicts that differed between the runs", &flips),
         (
@@ -188,6 +207,31 @@ pub async fn execute(args: RunArgs) -> Result<ExitCode, Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The cases that matched the baseline only on a retry, with every verdict and the first
+/// attempt's reason.
+fn print_flaky(flaky: &[Flaky]) {
+    if flaky.is_empty() {
+        return;
+    }
+    outln!(
+        "\nFlaky: deviated from the baseline, then matched it when run again alone ({}):",
+        flaky.len()
+    );
+    for f in flaky {
+        let verdicts: Vec<&str> = f.verdicts.iter().map(|v| v.as_str()).collect();
+        outln!("  {}: {}", f.id, verdicts.join(" then "));
+        if !f.first_changed.is_empty() {
+            outln!(
+                "      the first failed differently: {}",
+                f.first_changed.join("; ")
+            );
+        }
+        if let Some(reason) = &f.first_reason {
+            outln!("      first: {reason}");
+        }
+    }
 }
 
 /// Where the implementations and the raw peer live, for an implementation on another host
