@@ -17,6 +17,23 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The page's summary data: the `#data` element, base64 of gzip of JSON.
+fn page_data(page: &str) -> Value {
+    use base64::Engine;
+    use std::io::Read;
+    let start = "<script type=\"application/gzip+base64\" id=\"data\">";
+    let from = page.find(start).expect("the page has its data") + start.len();
+    let len = page[from..].find("</script>").unwrap();
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(page[from..from + len].trim())
+        .unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 fn harness(args: &[&str]) -> Output {
     let out = Command::new(BIN)
         .args(args)
@@ -151,7 +168,19 @@ fn a_two_implementation_matrix_prints_its_grid_and_resumes() {
             .contains("| iut \\ iut2 | libzmq | zmqrs |")
     );
     let page = std::fs::read_to_string(dir.join("html/index.html")).unwrap();
-    assert!(page.contains("libzmq+zmqrs"));
+    let runs: Vec<(String, String)> = page_data(&page)["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let name = |role: &str| r[role]["name"].as_str().unwrap().to_string();
+            (name("iut"), name("iut2"))
+        })
+        .collect();
+    assert!(
+        runs.contains(&("libzmq".into(), "zmqrs".into())),
+        "the page has the pair cell: {runs:?}"
+    );
 
     let second = harness(&args);
     assert_eq!(first.status.code(), second.status.code());

@@ -5,17 +5,25 @@
 //! the case view (`#case/<id>`, `#case/<id>?run=<label>` for one run of several) with
 //! requirements, checks, steps, stderr and the octets as a timeline.
 //!
-//! The page stays fast for a large matrix because it reads the bulk only when asked: the
-//! summary of every case (id, title, verdict, reason, requirements, checks, measurements) is
-//! one JSON element before the script, which draws the grid and the list from it while the
-//! browser is still reading the rest; each case's steps, raw-peer records (octets) and driver
-//! records are a JSON element of their own after the script (`<script id="d<n>">`), parsed
-//! when that case is opened.
+//! The page stays fast and small for a large matrix because it reads the bulk only when asked,
+//! and stores everything gzipped and base64-encoded (text without `<`, so no report text can
+//! end an element): the summary of every case (id, title, verdict, reason, requirements,
+//! checks, measurements) is one element before the script, which inflates it (the browser's
+//! own `DecompressionStream`, no script library) and draws the grid and the list from it while
+//! the browser is still reading the rest; each case's steps, raw-peer records (octets) and
+//! driver records are stored after the script in blocks of many cases (the gzip of a JSON
+//! array, `<script type="application/gzip+base64" id="b<k>">`). A case names its place
+//! (`"detail": [k, i]`, the `i`-th entry of block `k`); the page inflates a block when one of
+//! its cases is first opened, and keeps it.
 
 use crate::registry::Registry;
 use crate::report::RunReport;
+use base64::Engine as _;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 const TEMPLATE: &str = include_str!("page.html");
@@ -33,6 +41,12 @@ pub enum HtmlError {
     /// The runs could not be serialised.
     #[error("HTML report data: {0}")]
     Json(#[from] serde_json::Error),
+    /// The case details could not be compressed.
+    #[error("HTML report data: gzip: {source}")]
+    Compress {
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The directory or file could not be written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -52,7 +66,7 @@ struct RequirementView<'a> {
 }
 
 /// What the page's script reads at once: the runs, each case without its [`DETAIL_FIELDS`]
-/// (a case has `"detail": <n>` instead, the number of its detail element).
+/// (a case has `"detail": [k, i]` instead: entry `i` of detail block `k`).
 #[derive(Serialize)]
 struct PageData<'a> {
     harness_version: &'a str,
@@ -63,6 +77,12 @@ struct PageData<'a> {
 
 /// The fields of a case result that the page reads only when the case is opened.
 const DETAIL_FIELDS: [&str; 3] = ["steps", "peers", "drivers"];
+
+/// The JSON of case details a block holds before the next begins (a case larger than this is
+/// a block alone). Opening a case decompresses its whole block, so a block must stay quick to
+/// inflate and parse; gzip of many cases together compresses far better than of each alone
+/// (measured in the README, "The page of a large matrix").
+const BLOCK_BYTES: usize = 256 * 1024;
 
 /// The page for `runs` (one per implementation or pair); the requirement texts of every
 /// requirement the results name come from `registry`.
@@ -110,7 +130,8 @@ pub fn render(runs: &[RunReport], registry: &Registry) -> Result<String, HtmlErr
             .map(|run| split_details(run, &mut details))
             .collect::<Result<_, _>>()?,
     };
-    let json = embed_json(&serde_json::to_string(&data)?);
+    details.finish_block()?;
+    let summary = gzip_base64(serde_json::to_string(&data)?.as_bytes())?;
     let title = match runs {
         [one] => format!("zmtp-harness report: {}", pair_label(one)),
         _ => format!("zmtp-harness report: {} runs", runs.len()),
@@ -122,7 +143,7 @@ pub fn render(runs: &[RunReport], registry: &Registry) -> Result<String, HtmlErr
             ("{{title}}", &title),
             ("{{style}}", STYLE),
             ("{{script}}", SCRIPT),
-            ("{{data}}", &json),
+            ("{{data}}", &summary),
             ("{{details}}", &details.elements),
         ],
     ))
@@ -148,17 +169,64 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
-/// The detail elements of the page, in case order.
+/// The detail blocks of the page, in case order.
 #[derive(Default)]
 struct Details {
-    /// `<script type="application/json" id="d<n>">…</script>` for each case.
+    /// `<script type="application/gzip+base64" id="b<k>">…</script>` for each block done.
     elements: String,
-    /// How many there are.
-    count: usize,
+    /// The JSON array of the block being filled, without its closing `]`.
+    current: String,
+    /// How many cases `current` holds.
+    in_current: usize,
+    /// How many blocks are done.
+    blocks: usize,
 }
 
-/// `run` as JSON with each case's [`DETAIL_FIELDS`] moved out: appended to `details` as an
-/// element `<script type="application/json" id="d<n>">`, the case keeping `"detail": n`.
+impl Details {
+    /// Adds one case's details (a JSON object); returns its place, `[block, index]`.
+    fn push(&mut self, json: &str) -> Result<[usize; 2], HtmlError> {
+        if self.in_current > 0 && self.current.len() + json.len() > BLOCK_BYTES {
+            self.finish_block()?;
+        }
+        self.current
+            .push(if self.in_current == 0 { '[' } else { ',' });
+        self.current.push_str(json);
+        self.in_current += 1;
+        Ok([self.blocks, self.in_current - 1])
+    }
+
+    /// Closes the block being filled (if any case is in it) and appends its element.
+    fn finish_block(&mut self) -> Result<(), HtmlError> {
+        if self.in_current == 0 {
+            return Ok(());
+        }
+        self.current.push(']');
+        let encoded = gzip_base64(self.current.as_bytes())?;
+        self.elements.push_str(&format!(
+            "<script type=\"application/gzip+base64\" id=\"b{}\">{encoded}</script>\n",
+            self.blocks
+        ));
+        self.blocks += 1;
+        self.current.clear();
+        self.in_current = 0;
+        Ok(())
+    }
+}
+
+/// `bytes` gzipped (default level) and base64-encoded (standard alphabet, padded): text
+/// without `<` or `&`, safe as it is inside an element.
+fn gzip_base64(bytes: &[u8]) -> Result<String, HtmlError> {
+    let gzip = |bytes: &[u8]| -> std::io::Result<Vec<u8>> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(bytes)?;
+        encoder.finish()
+    };
+    let gz = gzip(bytes).map_err(|source| HtmlError::Compress { source })?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(gz))
+}
+
+/// `run` as JSON with each case's [`DETAIL_FIELDS`] moved out into `details`, the case keeping
+/// `"detail": [block, index]`.
 fn split_details(run: &RunReport, details: &mut Details) -> Result<serde_json::Value, HtmlError> {
     let mut value = serde_json::to_value(run)?;
     let results = value
@@ -172,13 +240,8 @@ fn split_details(run: &RunReport, details: &mut Details) -> Result<serde_json::V
             .iter()
             .filter_map(|k| fields.remove_entry(*k))
             .collect();
-        let n = details.count;
-        details.count += 1;
-        fields.insert("detail".into(), n.into());
-        details.elements.push_str(&format!(
-            "<script type=\"application/json\" id=\"d{n}\">{}</script>\n",
-            embed_json(&serde_json::to_string(&detail)?)
-        ));
+        let place = details.push(&serde_json::to_string(&detail)?)?;
+        fields.insert("detail".into(), serde_json::json!(place));
     }
     Ok(value)
 }
@@ -223,38 +286,38 @@ pub fn pair_label(run: &RunReport) -> String {
     }
 }
 
-/// JSON made safe inside `<script type="application/json">`: no `<` can end the element or
-/// open a comment (`\u003c` is the same string to `JSON.parse`).
-fn embed_json(json: &str) -> String {
-    json.replace('<', "\\u003c")
-}
-
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content (the page's `<title>`).
 fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_text(text).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `text` (base64 of gzip) decoded and gunzipped, as the page's script does.
+    fn gunzip_base64(text: &str) -> String {
+        use std::io::Read as _;
+        let gz = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap();
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    }
+
     #[test]
-    fn embedded_json_cannot_close_the_script_element() {
-        let s = embed_json(r#"{"a":"</script><!--"}"#);
-        assert!(!s.contains('<'));
-        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
-        assert_eq!(back["a"], "</script><!--");
+    fn embedded_data_cannot_close_the_script_element() {
+        let text = r#"{"a":"</script><!-- & http://x url(y) @import"}"#;
+        let s = gzip_base64(text.as_bytes()).unwrap();
+        assert!(
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)),
+            "{s}"
+        );
+        assert_eq!(gunzip_base64(&s), text);
     }
 
     #[test]
@@ -289,23 +352,107 @@ mod tests {
         .unwrap()
     }
 
+    /// The text of the element that starts with `open`, and where it starts.
+    fn element<'p>(page: &'p str, open: &str) -> (usize, &'p str) {
+        let at = page.find(open).unwrap_or_else(|| panic!("no {open}"));
+        let text = &page[at + open.len()..];
+        (at, &text[..text.find("</script>").unwrap()])
+    }
+
+    /// The JSON array of detail block `block`, decoded.
+    fn read_block(page: &str, block: usize) -> Vec<serde_json::Value> {
+        let (_, text) = element(
+            page,
+            &format!("<script type=\"application/gzip+base64\" id=\"b{block}\">"),
+        );
+        serde_json::from_str(&gunzip_base64(text)).unwrap()
+    }
+
+    /// The summary element's text, decoded, and where it starts.
+    fn read_summary(page: &str) -> (usize, String) {
+        let (at, text) = element(
+            page,
+            "<script type=\"application/gzip+base64\" id=\"data\">",
+        );
+        (at, gunzip_base64(text))
+    }
+
     #[test]
     fn the_case_details_are_elements_after_the_script() {
         let page = render(&[one_case_run()], &Registry::default()).unwrap();
-        let data = page.find("id=\"data\">").unwrap();
+        let (data, summary) = read_summary(&page);
         let script = page.find("<script>").unwrap();
-        let detail = page
-            .find("<script type=\"application/json\" id=\"d0\">")
-            .unwrap();
-        assert!(data < script && script < detail);
-        let summary = &page[data..script];
-        assert!(summary.contains(r#""detail":0"#), "{summary}");
+        let (block, text) = element(&page, "<script type=\"application/gzip+base64\" id=\"b0\">");
+        assert!(data < script && script < block);
+        assert!(summary.contains(r#""detail":[0,0]"#), "{summary}");
         assert!(
             !summary.contains("step-outcome"),
             "steps left in the summary"
         );
-        let end = detail + page[detail..].find("</script>").unwrap();
-        assert!(page[detail..end].contains("step-outcome {{details}}"));
+        assert!(!text.contains("step-outcome"), "a block is not compressed");
+        assert!(!page.contains("id=\"b1\""), "one case, one block");
+    }
+
+    #[test]
+    fn a_block_decodes_to_its_cases_details() {
+        let page = render(&[one_case_run()], &Registry::default()).unwrap();
+        let block = read_block(&page, 0);
+        assert_eq!(block.len(), 1);
+        assert_eq!(
+            block[0]["steps"][0]["outcome"], "step-outcome {{details}}",
+            "{block:?}"
+        );
+        assert!(
+            block[0].get("id").is_none(),
+            "the summary's fields stay out"
+        );
+    }
+
+    #[test]
+    fn details_fill_blocks_in_case_order() {
+        // Cases of about 100 KiB each: two or three to a block.
+        let mut run = one_case_run();
+        let big = "x".repeat(100 * 1024);
+        let case = run.results[0].clone();
+        run.results = (0..7)
+            .map(|i| {
+                let mut c = case.clone();
+                c.id = format!("f/c{i}");
+                c.steps[0].outcome = format!("case {i} {big}");
+                c
+            })
+            .collect();
+        let page = render(&[run.clone(), run], &Registry::default()).unwrap();
+        let (_, summary) = read_summary(&page);
+        let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+        let mut blocks = BTreeMap::new();
+        let mut last = (0, 0);
+        for (r, run) in summary["runs"].as_array().unwrap().iter().enumerate() {
+            for (i, case) in run["results"].as_array().unwrap().iter().enumerate() {
+                let place: (usize, usize) = serde_json::from_value(case["detail"].clone()).unwrap();
+                assert!(place == (0, 0) || place > last, "{place:?} after {last:?}");
+                last = place;
+                let block = blocks
+                    .entry(place.0)
+                    .or_insert_with(|| read_block(&page, place.0));
+                let outcome = block[place.1]["steps"][0]["outcome"].as_str().unwrap();
+                assert!(
+                    outcome.starts_with(&format!("case {i} ")),
+                    "run {r} case {i}: {}",
+                    &outcome[..20]
+                );
+            }
+        }
+        assert!(
+            blocks.len() > 2 && blocks.len() < 14,
+            "{} blocks",
+            blocks.len()
+        );
+        assert!(
+            page.len() < 100 * 1024,
+            "{} bytes: not compressed",
+            page.len()
+        );
     }
 
     #[test]
@@ -320,8 +467,8 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(
-            escape_html("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+            escape_html("<a href=\"x\">&'</title>"),
+            "&lt;a href=\"x\"&gt;&amp;'&lt;/title&gt;"
         );
     }
 }

@@ -1,10 +1,13 @@
 "use strict";
-// Renders the report from the JSON embedded once in #data. DOM nodes are built with
-// textContent only (never innerHTML), so report text cannot inject markup.
-// #data holds each case's summary; its steps, raw-peer and driver records are the element
-// #d<detail> after this script, read when the case is opened (the grid and the list are drawn
-// while the browser is still reading them).
-const DATA = JSON.parse(document.getElementById("data").textContent);
+// Renders the report from the JSON embedded once in #data, gzipped and base64-encoded (read
+// with the browser's own DecompressionStream). DOM nodes are built with textContent only
+// (never innerHTML), so report text cannot inject markup.
+// #data holds each case's summary; its steps, raw-peer and driver records are entry i of
+// detail block k (the case's `detail: [k, i]`): the element #b<k> after this script, a JSON
+// array gzipped and base64-encoded, decompressed when one of its cases is first opened (the
+// grid and the list are drawn while the browser is still reading the blocks).
+// Set by start(), once #data is read.
+let DATA, RUNS, FAMILIES;
 const VERDICTS = ["PASS", "INFO", "WARN", "FAIL", "UNSUPPORTED", "NOT-RUN", "ERROR"];
 // Colour severity (worst wins in a matrix cell).
 const SEV = { PASS: 0, INFO: 1, UNSUPPORTED: 2, "NOT-RUN": 2, WARN: 3, FAIL: 4, ERROR: 5 };
@@ -45,37 +48,68 @@ function whenParsed(fn) {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn, { once: true });
   else fn();
 }
-// Calls `fn` once the detail elements of `cases` are parsed: the whole page, or each element
-// followed by a node (the parser has closed it), so that a case of the first runs opens from an
-// anchor while the browser is still reading the later ones.
+// Calls `fn` once the detail blocks of `cases` are parsed and decompressed: a block can be
+// read once its element is followed by a node (the parser has closed it), or the whole page is
+// parsed, so that a case of the first runs opens from an anchor while the browser is still
+// reading the later blocks. The parser inserting a node is the event: a MutationObserver
+// re-checks then, not a timer.
 function whenDetails(cases, fn) {
-  const parsed = (c) => {
-    if (c.detail === undefined) return true;
-    const el = document.getElementById("d" + c.detail);
+  const blocks = [...new Set(cases.filter((c) => c.detail !== undefined).map((c) => c.detail[0]))];
+  const parsed = (k) => {
+    const el = document.getElementById("b" + k);
     return el !== null && el.nextSibling !== null;
   };
   let done = false;
+  let observer = null;
   const tryNow = () => {
-    if (done) return;
-    if (document.readyState !== "loading" || cases.every(parsed)) { done = true; fn(); } else setTimeout(tryNow, 20);
+    if (done || (document.readyState === "loading" && !blocks.every(parsed))) return;
+    done = true;
+    if (observer !== null) observer.disconnect();
+    Promise.all(blocks.map(readBlock)).then(fn, (e) => {
+      console.error(`the case details could not be read: ${e}`);
+      $("case").append(h("p", { class: "actual" }, `the case details could not be read: ${e}`));
+    });
   };
   tryNow();
+  if (done) return;
+  observer = new MutationObserver(tryNow);
+  observer.observe(document.documentElement, { childList: true, subtree: true });
   whenParsed(tryNow);
 }
-// A case with its steps, raw-peer records and driver records (from its detail element).
-const DETAILS = new Map();
+// Text of base64 `b64` of gzip, inflated by the browser's own DecompressionStream. Corrupt
+// data, or a browser without DecompressionStream, rejects (the writer's own promises are not
+// awaited: the readable side reports the same error).
+async function gunzipBase64(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const inflate = new DecompressionStream("gzip");
+  const writer = inflate.writable.getWriter();
+  writer.write(bytes).catch(() => {});
+  writer.close().catch(() => {});
+  return new Response(inflate.readable).text();
+}
+// Detail block k as its array of case details: decompressed once (a promise, kept).
+const BLOCKS = new Map();
+function readBlock(k) {
+  if (!BLOCKS.has(k)) {
+    const el = document.getElementById("b" + k);
+    BLOCKS.set(k, el ? gunzipBase64(el.textContent.trim()).then(JSON.parse).then((d) => { READ.set(k, d); return d; })
+      : Promise.reject(new Error(`no detail block ${k}`)));
+  }
+  return BLOCKS.get(k);
+}
+// Blocks already decompressed: k -> array of case details.
+const READ = new Map();
+// A case with its steps, raw-peer records and driver records (its block read by whenDetails).
 function withDetail(c) {
   if (c.detail === undefined) return c;
-  if (!DETAILS.has(c.detail)) {
-    const el = document.getElementById("d" + c.detail);
-    DETAILS.set(c.detail, el ? JSON.parse(el.textContent) : {});
-  }
-  const d = DETAILS.get(c.detail);
+  const d = (READ.get(c.detail[0]) || [])[c.detail[1]] || {};
   return Object.assign({}, c, { steps: d.steps || [], peers: d.peers || [], drivers: d.drivers || [] }, { detail: undefined });
 }
 
 // Per run: id -> "new" | "fixed" | "known" (baseline status), and the families.
-const RUNS = DATA.runs.map((run, index) => {
+const runsOf = (data) => data.runs.map((run, index) => {
   const status = new Map();
   if (run.baseline) {
     for (const d of run.baseline.deviations)
@@ -89,9 +123,12 @@ const RUNS = DATA.runs.map((run, index) => {
     if (!byFamily.has(f)) byFamily.set(f, []);
     byFamily.get(f).push(c);
   }
-  return { run, index, label: runLabel(run), status, byFamily };
+  // Cases that matched the baseline only when run again (`run --retry`): id -> record.
+  const flaky = new Map(((run.baseline && run.baseline.flaky) || []).map((f) => [f.id, f]));
+  return { run, index, label: runLabel(run), status, flaky, byFamily };
 });
-const FAMILIES = [...new Set(RUNS.flatMap((r) => [...r.byFamily.keys()]))].sort();
+// The families of all runs, sorted.
+const familiesOf = (runs) => [...new Set(runs.flatMap((r) => [...r.byFamily.keys()]))].sort();
 const STATUS_TEXT = { new: "new failure", fixed: "fixed", known: "as known" };
 
 function counts(results) {
@@ -171,9 +208,11 @@ function renderImpls() {
         h("p", {}, `baseline ${run.baseline.path} (${run.baseline.listed} listed): `,
           h("span", { class: "b-new" }, `${by.new.length} new failure(s)`), " · ",
           h("span", { class: "b-fixed" }, `${by.fixed.length} fixed`), " · ",
-          h("span", { class: "b-known" }, `${by.known.length} as known`)),
+          h("span", { class: "b-known" }, `${by.known.length} as known`),
+          r.flaky.size ? h("span", { class: "b-flaky" }, ` · ${r.flaky.size} flaky (matched on a retry)`) : null),
         by.new.length ? h("ul", {}, links(by.new, "b-new")) : null,
-        by.fixed.length ? h("ul", {}, links(by.fixed, "b-fixed")) : null);
+        by.fixed.length ? h("ul", {}, links(by.fixed, "b-fixed")) : null,
+        r.flaky.size ? h("ul", {}, links([...r.flaky.keys()], "b-flaky")) : null);
     }
     return h("div", { class: "impl" },
       h("h3", {}, r.label),
@@ -304,6 +343,15 @@ function timeline(peer) {
   return h("div", {}, table, more, cut);
 }
 
+// For a case that matched the baseline only when run again: every verdict, and why the first
+// attempt deviated (the result shown is the matching attempt's).
+function flakyNote(f) {
+  if (!f) return null;
+  const differently = (f.first_changed || []).length ? ` (the first failed differently: ${f.first_changed.join("; ")})` : "";
+  return h("p", { class: "b-flaky" }, `flaky: ${f.verdicts.join(" then ")}${differently}; this is the last attempt`,
+    f.first_reason ? h("span", { class: "actual" }, ` · first attempt: ${f.first_reason}`) : null);
+}
+
 function casePanel(r, summary) {
   const c = withDetail(summary);
   const reqs = [...new Set(c.requirements.concat(c.checks.map((k) => k.requirement).filter(Boolean)))];
@@ -339,6 +387,7 @@ function casePanel(r, summary) {
     h("h3", {}, badge(c.verdict), " ", RUNS.length > 1 ? `${r.label} · ` : "", c.id, ` · ${c.duration_ms.toFixed(0)} ms`,
       s ? h("span", { class: "b-" + s }, ` · ${STATUS_TEXT[s]}`) : ""),
     c.reason ? h("p", { class: "reason" }, c.reason) : null,
+    flakyNote(r.flaky.get(c.id)),
     h("h4", {}, "requirements"),
     reqs.map((id) => {
       const q = DATA.requirements[id];
@@ -367,16 +416,23 @@ function showCase(id, label) {
       ? h("p", { class: "runs" }, "in every run: ", found.map(([r, c]) => h("span", { class: "run-verdict" },
         h("a", { href: caseHref(c.id, r.label), class: r.label === label ? "current" : null }, badge(c.verdict), " ", r.label), " ")),
       label === undefined ? null : h("a", { href: caseHref(id) }, "(all runs)"))
-      : null;
+      : ""; // (replaceChildren would show a null as the text "null")
     const open = shown.find(([, c]) => c.verdict !== "PASS") || shown[0];
     $("case").replaceChildren(h("p", {}, h("a", { href: "#" }, "back to the list")), others,
       h("p", { class: "hint" }, "reading the case…"));
+    // Scrolled to once drawn (one layout of the page, not two), or after 300 ms to say it is
+    // being read (its block is still loading).
+    let drawn = false;
+    setTimeout(() => { if (!drawn && mine === caseShown) $("case-section").scrollIntoView(); }, 300);
     whenDetails([open[1]], () => {
       if (mine !== caseShown) return; // another case was asked for meanwhile
+      drawn = true;
       const panels = shown.length === 1 ? [casePanel(...shown[0])] : shown.map((rc) => lazyPanel(rc, rc === open));
       $("case").replaceChildren(h("p", {}, h("a", { href: "#" }, "back to the list")), others, ...panels);
       performance.mark("zmtp-case");
+      $("case-section").scrollIntoView();
     });
+    return;
   }
   $("case-section").scrollIntoView();
 }
@@ -434,4 +490,16 @@ function init() {
   requestAnimationFrame(() => setTimeout(() => { performance.mark("zmtp-grid-painted"); renderRest(); }, 0));
   setTimeout(renderRest, 100);
 }
-init();
+// The report's data, then the views.
+function start(data) {
+  DATA = data;
+  RUNS = runsOf(data);
+  FAMILIES = familiesOf(RUNS);
+  init();
+}
+gunzipBase64(document.getElementById("data").textContent.trim()).then(JSON.parse).then(start, (e) => {
+  const text = `the report data could not be read (the page needs DecompressionStream: Chrome or Edge 80, ` +
+    `Firefox 113, Safari 16.4 or later): ${e}`;
+  console.error(text);
+  $("meta").textContent = text;
+});
