@@ -1,7 +1,7 @@
 //! How long the suites take, serial against concurrent, measured as a benchmark (never as a
 //! timed test), and whether concurrency changes a verdict.
 //!
-//! `cargo bench -p zmtp-harness --bench suite [-- [--rounds N] [--suite seed|wire|all]... IUT...]`
+//! `cargo bench -p zmtp-harness --bench suite [-- [--rounds N] [--suite seed|wire|all|shared]... IUT...]`
 //! runs each suite (default: the seed and wire tags) against each implementation (default:
 //! libzmq, zmqrs, pyzmq) with the release build of `zmtp-harness`, alternately with `--jobs 1`
 //! (the serial run, "before") and with the default number of jobs ("after"), `N` rounds of
@@ -10,6 +10,10 @@
 //! each mode, the ratio of the medians, the harness's peak RSS, and every case whose verdict
 //! was not the same in all runs of both modes (with the verdicts seen): any such case means
 //! `--jobs` is not yet safe for it.
+//!
+//! `shared` is every case that may share the machine (all but those `list` marks `alone`): the
+//! cases that run alone run one at a time in both modes, so `shared` is the part of the suite
+//! where `--jobs` can change anything, and the part it speeds up.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -59,6 +63,22 @@ struct RunResult {
     peak_rss_kib: Option<u64>,
 }
 
+/// The ids of the cases that run alone under `--jobs` (from `zmtp-harness list --json`).
+fn alone_ids(exe: &str) -> Vec<String> {
+    let listed = Command::new(exe).args(["list", "--json"]).output();
+    let Ok(listed) = listed else {
+        return Vec::new();
+    };
+    let cases: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap_or_default();
+    cases
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| !c["alone"].is_null())
+        .filter_map(|c| c["id"].as_str().map(str::to_string))
+        .collect()
+}
+
 fn run_once(
     exe: &str,
     iut: &str,
@@ -69,8 +89,16 @@ fn run_once(
     let mut cmd = Command::new(exe);
     cmd.args(["run", "--iut", iut, "--no-baseline", "--brief", "--json"])
         .arg(json);
-    if suite != "all" {
-        cmd.args(["--tag", suite]);
+    match suite {
+        "all" => {}
+        "shared" => {
+            for id in alone_ids(exe) {
+                cmd.arg("--exclude").arg(id);
+            }
+        }
+        tag => {
+            cmd.args(["--tag", tag]);
+        }
     }
     if let Some(j) = jobs {
         cmd.args(["--jobs", j]);
