@@ -12,7 +12,7 @@
 #
 # Not a CI test (300 repeats of the seed families take hours); see README "Verdict stability".
 # Uses ./target/release/zmtp-harness (built if missing: cargo build --release -p zmtp-harness), or $ZMTP_HARNESS.
-# Every flipped case is followed by the reasons its non-PASS runs gave, with how often each came
+# Every flipped case is followed by the reasons its non-PASS runs gave (the ten most frequent), with how often each came
 # (the harness logs each non-PASS verdict as it comes: ZMTP_LOG=zmtp_harness::run=info).
 # Exit status: 0 no flips, 1 flips, 2 the harness failed (an ERROR verdict also exits 2).
 set -euo pipefail
@@ -81,7 +81,7 @@ for id in $(awk '/^Verdicts that (differed between the runs|varied as the baseli
                  on && !/^  / { on = 0 }' "$out"); do
   sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -F "case=$id verdict=" |
     sed -e 's/.*zmtp_harness::run: //' -e 's/ case=[^ ]* verdict=\([A-Z-]*\)$/ (\1)/' |
-    sort | uniq -c | sort -rn | head -5 |
+    sort | uniq -c | sort -rn | head -10 |
     awk -v id="$id" '{ n = $1; $1 = ""; sub(/^ /, ""); printf "    %s: %d× %s\n", id, n, $0 }' || true
 done
 # Against the baseline: the deviations of the last run, as the harness printed them.
