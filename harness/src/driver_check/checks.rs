@@ -1064,12 +1064,7 @@ async fn send_deadline(d: &mut DriverProcess, cx: &Cx) -> Checked {
     let took = t.elapsed();
     match r.result {
         Outcome::Timeout => {
-            ensure(at_deadline(cx, took, 400), || {
-                format!(
-                    "timeout_ms 400 answered timeout after {} ms",
-                    took.as_millis()
-                )
-            })?;
+            ensure_at_deadline(cx, took, "timeout_ms", 400)?;
             Ok(Passed::Yes(format!(
                 "timeout after {} ms (deadline 400 ms)",
                 took.as_millis()
@@ -1094,9 +1089,7 @@ async fn recv_deadline(d: &mut DriverProcess, cx: &Cx) -> Checked {
     let r = d.recv(&s, 400).await?;
     let took = t.elapsed();
     expect(&r, Outcome::Timeout, None)?;
-    ensure(at_deadline(cx, took, 400), || {
-        format!("timeout_ms 400 answered after {} ms", took.as_millis())
-    })?;
+    ensure_at_deadline(cx, took, "timeout_ms", 400)?;
     let t0 = Instant::now();
     let r = d.recv(&s, 0).await?;
     let took0 = t0.elapsed();
@@ -1132,12 +1125,7 @@ async fn recv_deadline_draft(d: &mut DriverProcess, cx: &Cx) -> Checked {
         let r = d.recv(&s, 200).await?;
         let took = t.elapsed();
         expect(&r, Outcome::Timeout, None).map_err(|f| Failure(format!("{ty}: {}", f.0)))?;
-        ensure(at_deadline(cx, took, 200), || {
-            format!(
-                "{ty}: timeout_ms 200 answered after {} ms",
-                took.as_millis()
-            )
-        })?;
+        ensure_at_deadline(cx, took, &format!("{ty}: timeout_ms"), 200)?;
     }
     Ok(Passed::Yes(format!(
         "timeout at the 200 ms deadline on {}",
@@ -1311,9 +1299,7 @@ async fn drain_deadline(d: &mut DriverProcess, cx: &Cx) -> Checked {
         o == Outcome::Timeout && rep.stopped == "quiet" && rep.messages == 0,
         || format!("empty drain (quiet 300 ms): {o}, stopped {}", rep.stopped),
     )?;
-    ensure(at_deadline(cx, took, 300), || {
-        format!("quiet_ms 300 answered after {} ms", took.as_millis())
-    })?;
+    ensure_at_deadline(cx, took, "quiet_ms", 300)?;
     let deadline = DrainArgs {
         quiet_ms: 5000,
         timeout_ms: 400,
@@ -1607,7 +1593,7 @@ async fn ping_pong(d: &mut DriverProcess, cx: &Cx) -> Checked {
             )
         },
     )?;
-    ensure_answered_at_300_ms(cx, took)?;
+    ensure_at_deadline(cx, took, "timeout_ms", 300)?;
     let mut sorted = rep.rtt_ns.clone();
     sorted.sort_unstable();
     Ok(Passed::Yes(format!(
@@ -1680,7 +1666,7 @@ async fn echo(d: &mut DriverProcess, cx: &Cx) -> Checked {
             )
         },
     )?;
-    ensure_answered_at_300_ms(cx, took)?;
+    ensure_at_deadline(cx, took, "timeout_ms", 300)?;
     Ok(Passed::Yes(format!(
         "20 requests of 64 octets sent back unchanged; no request: timeout after {} ms",
         took.as_millis()
@@ -2076,17 +2062,13 @@ fn visit_hex(v: &Value, f: &mut impl FnMut(&str)) {
     }
 }
 
-/// A request with `timeout_ms` 300 that gets nothing must answer at its deadline: not before
-/// it (10 ms of timer allowance), and not later than the scaled reply bound after it.
-fn ensure_answered_at_300_ms(cx: &Cx, took: Duration) -> Result<(), Failure> {
-    ensure(at_deadline(cx, took, 300), || {
-        format!("timeout_ms 300 answered after {} ms", took.as_millis())
-    })
-}
-
-/// Whether a reply that took `took` came at a `ms` deadline: no more than 10 ms early, and no
-/// later than the deadline plus the scaled allowance for a loaded machine.
-fn at_deadline(cx: &Cx, took: Duration, ms: u64) -> bool {
-    took >= Duration::from_millis(ms.saturating_sub(10))
-        && took <= Duration::from_millis(ms) + cx.bound(600)
+/// A request whose `field` is `ms` and that gets nothing must answer at that deadline: no more
+/// than 10 ms early (timer allowance), and no later than the deadline plus the scaled reply
+/// bound for a loaded machine. The failure says `<field> <ms> answered after <took> ms`.
+fn ensure_at_deadline(cx: &Cx, took: Duration, field: &str, ms: u64) -> Result<(), Failure> {
+    ensure(
+        took >= Duration::from_millis(ms.saturating_sub(10))
+            && took <= Duration::from_millis(ms) + cx.bound(600),
+        || format!("{field} {ms} answered after {} ms", took.as_millis()),
+    )
 }
