@@ -96,8 +96,7 @@ fn flaky_list(out: &mut String, run: &RunReport, link: &dyn Fn(&str) -> String) 
         flaky.len()
     );
     for f in flaky.iter().take(LISTED) {
-        let verdicts: Vec<&str> = f.verdicts.iter().map(|v| v.as_str()).collect();
-        let _ = writeln!(out, "- {}: {}", link(&f.id), verdicts.join(" → "));
+        let _ = writeln!(out, "- {}: {}", link(&f.id), f.trail(" → "));
     }
     if flaky.len() > LISTED {
         let _ = writeln!(out, "- … {} more", flaky.len() - LISTED);

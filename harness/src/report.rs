@@ -49,6 +49,14 @@ pub struct Flaky {
     pub first_changed: Vec<String>,
 }
 
+impl Flaky {
+    /// Every attempt's verdict in order, joined by `sep` (`FAIL then PASS`).
+    pub fn trail(&self, sep: &str) -> String {
+        let verdicts: Vec<&str> = self.verdicts.iter().map(|v| v.as_str()).collect();
+        verdicts.join(sep)
+    }
+}
+
 /// Everything a run produced (`--json`; read back by `merge` and `matrix`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {

@@ -142,7 +142,7 @@ impl BurstRunner {
         // Without `dontwait` a message not accepted waited until the deadline or a signal.
         let waited = outcome == SendOutcome::AcceptedAfterWait
             || (!self.dontwait && outcome == SendOutcome::NotAccepted);
-        if let (true, Some(w)) = (waited, r.waited.as_mut()) {
+        if waited && let Some(w) = r.waited.as_mut() {
             *w += 1;
         }
         match outcome {

@@ -467,14 +467,16 @@ fn run_cell(args: &MatrixArgs, cell: &Cell) -> Result<Finished, Error> {
         cmd.arg("--only-scenarios");
     }
     match &cell.baseline {
-        Some(p) if args.retry > 0 => cmd
-            .arg("--baseline")
-            .arg(p)
-            .arg("--retry")
-            .arg(args.retry.to_string()),
-        Some(p) => cmd.arg("--baseline").arg(p),
-        None => cmd.arg("--no-baseline"),
-    };
+        Some(p) => {
+            cmd.arg("--baseline").arg(p);
+            if args.retry > 0 {
+                cmd.arg("--retry").arg(args.retry.to_string());
+            }
+        }
+        None => {
+            cmd.arg("--no-baseline");
+        }
+    }
     if let Some(j) = args.jobs {
         cmd.arg("--jobs").arg(j.to_string());
     }
@@ -684,12 +686,11 @@ fn render_grid(
             ));
         }
         for k in &b.flaky {
-            let verdicts: Vec<&str> = k.verdicts.iter().map(|v| v.as_str()).collect();
             text.push_str(&format!(
                 "  {}: {} flaky: {}\n",
                 f.record.label,
                 k.id,
-                verdicts.join(" then ")
+                k.trail(" then ")
             ));
         }
     }

@@ -220,8 +220,7 @@ fn print_flaky(flaky: &[Flaky]) {
         flaky.len()
     );
     for f in flaky {
-        let verdicts: Vec<&str> = f.verdicts.iter().map(|v| v.as_str()).collect();
-        outln!("  {}: {}", f.id, verdicts.join(" then "));
+        outln!("  {}: {}", f.id, f.trail(" then "));
         if !f.first_changed.is_empty() {
             outln!(
                 "      the first failed differently: {}",

@@ -103,6 +103,11 @@ pub(super) fn all_of(c: &check::AllOf, r: &DrainReport, s: &Sent) -> Eval {
     )
 }
 
+/// Every send of the burst was accepted: none refused (would-block) and none in error.
+fn every_send_accepted(s: &Sent) -> bool {
+    s.report.accepted == s.count && s.report.would_block == 0 && s.report.errors == 0
+}
+
 /// `check.not-blocked`: every send accepted, none refused, and none waited. "Waited" is the
 /// driver's own count (`waited`, DRV-71) where it reports one: a count of sends the library
 /// could not take at once, which scheduling cannot change. A driver that cannot tell leaves it
@@ -112,7 +117,7 @@ pub(super) fn all_of(c: &check::AllOf, r: &DrainReport, s: &Sent) -> Eval {
 pub(super) fn not_blocked(c: &check::NotBlocked, s: &Sent, scale: f64) -> Eval {
     let r = &s.report;
     let slowest = r.max_send_us as f64 / 1000.0;
-    let taken = r.accepted == s.count && r.would_block == 0 && r.errors == 0;
+    let taken = every_send_accepted(s);
     let counts = format!(
         "{} accepted, {} would-block, {} error(s)",
         r.accepted, r.would_block, r.errors
@@ -167,7 +172,7 @@ pub(super) fn blocked(s: &Sent) -> Eval {
 /// keeps draining (into an unbounded queue of its own) takes everything after short waits.
 pub(super) fn all_taken(s: &Sent) -> Eval {
     let r = &s.report;
-    let taken = r.accepted == s.count && r.would_block == 0 && r.errors == 0;
+    let taken = every_send_accepted(s);
     Eval::new(
         taken && r.stopped != "timeout",
         format!("all {} sends accepted (waiting allowed)", s.count),
